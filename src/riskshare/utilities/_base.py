@@ -23,7 +23,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .._errors import ShapeError, UtilityParameterError
-from .._validate import finite_array, probability_vector
+from .._validate import probability_vector
+from ._polytope import Polytope
 
 __all__ = ["MonetaryUtility", "Expectation", "Entropic", "PENALTY_TOL"]
 
@@ -96,6 +97,11 @@ class MonetaryUtility(ABC):
     @abstractmethod
     def describe(self) -> dict:
         """JSON-ready description: ``{"kind": ..., parameters...}``."""
+
+    def credal_polytope(self):
+        """For a polyhedral utility, the :class:`Polytope` ``C`` with
+        ``U(Y) = min_{Q in C} <Q, Y>``; ``None`` for other families."""
+        return None
 
     def scaled(self, factor: float) -> MonetaryUtility:
         """The same preference for amounts multiplied by ``factor`` (> 0):
@@ -172,6 +178,10 @@ class Expectation(MonetaryUtility):
         if metric == "sup":
             return 1.0
         return float(np.max(self.prior / np.asarray(P, float)))
+
+    def credal_polytope(self):
+        self._check_bound()
+        return Polytope.simplex_box(self.prior, self.prior)
 
     def describe(self):
         return {"kind": "expectation", "prior": "own" if self.prior is not None else "reference"}
