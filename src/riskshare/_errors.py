@@ -24,6 +24,9 @@ __all__ = [
     "SettlementError",
     "RecordTamperedError",
     "UnsupportedError",
+    "SiteError",
+    "OutputDirectoryError",
+    "RunDirectoryError",
 ]
 
 
@@ -118,3 +121,15 @@ class RecordTamperedError(RiskshareInputError):
 
 class UnsupportedError(RiskshareInputError):
     rule = "combination not supported"
+
+
+class SiteError(RiskshareInputError):
+    rule = "invalid site (place or value of an exposed asset)"
+
+
+class OutputDirectoryError(RiskshareInputError):
+    rule = "output directory is not free"
+
+
+class RunDirectoryError(RiskshareInputError):
+    rule = "not a complete riskshare run directory"

@@ -22,11 +22,13 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .._errors import ShapeError, UtilityParameterError
+from .._errors import ShapeError, UnsupportedError, UtilityParameterError
 from .._validate import probability_vector
+from ._kernels import log_sum_exp
 from ._polytope import Polytope
 
-__all__ = ["MonetaryUtility", "Expectation", "Entropic", "PENALTY_TOL"]
+__all__ = ["MonetaryUtility", "Expectation", "Entropic", "PENALTY_TOL", "check_factor",
+           "check_metric", "density_ratio"]
 
 #: tolerance on domain constraints when a penalty is evaluated (probability units)
 PENALTY_TOL = 1e-9
@@ -72,6 +74,23 @@ class MonetaryUtility(ABC):
         """Both at once (families override when they share work)."""
         return self.value(Y), self.supergradient(Y)
 
+    def evaluate_at(self, Y, Q) -> tuple[np.ndarray, np.ndarray]:
+        """Value and supergradient of the family with its prior replaced by ``Q``.
+
+        ``Q`` is one prior ``(m,)`` or one per allocation (broadcasting against
+        ``Y``'s batch axes). This is how :class:`MaxMin` evaluates a base
+        utility at the worst-case prior; it does not need :meth:`bind`.
+        """
+        raise UnsupportedError(f"{self.name}.prior", type(self).__name__,
+                               "only the base families take a prior per allocation",
+                               "use Expectation, Entropic, ExpectedShortfall or Distortion")
+
+    def penalty_at(self, R, Q) -> np.ndarray:
+        """Penalty ``α_Q(R)`` of the family with its prior replaced by ``Q`` (broadcasting)."""
+        raise UnsupportedError(f"{self.name}.prior", type(self).__name__,
+                               "only the base families take a prior per allocation",
+                               "use Expectation, Entropic, ExpectedShortfall or Distortion")
+
     @abstractmethod
     def penalty(self, Q, Y=None) -> np.ndarray:
         """Upper bound on the penalty ``α(Q)`` (exact unless stated), ``+inf`` off its domain.
@@ -82,8 +101,10 @@ class MonetaryUtility(ABC):
 
     def worst_case_prior(self, Y) -> np.ndarray:
         """The prior under which ``U`` values ``Y`` (max-min: the minimising
-        member of the credal set; otherwise the agent's own prior)."""
-        return self.prior_vector()
+        member of the credal set; otherwise the agent's own prior), one per
+        allocation: shape ``(..., m)``."""
+        Y = self._payoffs(Y)
+        return np.broadcast_to(self.prior_vector(), Y.shape).copy()
 
     @abstractmethod
     def prior_vector(self) -> np.ndarray:
@@ -106,6 +127,7 @@ class MonetaryUtility(ABC):
     def scaled(self, factor: float) -> MonetaryUtility:
         """The same preference for amounts multiplied by ``factor`` (> 0):
         ``U'(factor Y) = factor U(Y)``. Tolerances scale; levels and priors do not."""
+        check_factor(factor)
         return self
 
     # -- helpers --------------------------------------------------------------
@@ -117,12 +139,55 @@ class MonetaryUtility(ABC):
 
     def _payoffs(self, Y) -> np.ndarray:
         self._check_bound()
-        Y = np.asarray(Y, dtype=float)
-        m = self.prior_vector().size
-        if Y.shape[-1:] != (m,):
-            raise ShapeError("Y", Y.shape, f"last axis must have the {m} states",
-                             "pass payoffs of shape (..., m)")
-        return Y
+        return _as_payoffs(Y, self.prior_vector().size)
+
+
+def _as_payoffs(Y, m: int) -> np.ndarray:
+    """``Y`` as a float array whose last axis has the ``m`` states."""
+    Y = np.asarray(Y, dtype=float)
+    if Y.shape[-1:] != (m,):
+        raise ShapeError("Y", Y.shape, f"last axis must have the {m} states",
+                         "pass payoffs of shape (..., m)")
+    return Y
+
+
+def _prior_batch(Y: np.ndarray, Q) -> np.ndarray:
+    """A prior (or one per allocation) as a float array matching ``Y``'s last axis."""
+    Q = np.asarray(Q, dtype=float)
+    if Q.shape[-1:] != Y.shape[-1:]:
+        raise ShapeError("Q", Q.shape, f"last axis must have the {Y.shape[-1]} states",
+                         "pass priors of shape (..., m)")
+    return Q
+
+
+def check_metric(metric: str, P) -> np.ndarray | None:
+    """Validate a metric name; for ``"l1"`` return the reference ``P`` as an array."""
+    if metric == "sup":
+        return None
+    if metric != "l1":
+        raise UtilityParameterError("metric", metric, 'must be "sup" or "l1"',
+                                    'use metric="sup" (default) or "l1"')
+    if P is None:
+        raise UtilityParameterError("P", None, 'the "l1" metric needs the reference probability',
+                                    "pass lipschitz('l1', P)")
+    return np.asarray(P, dtype=float)
+
+
+def density_ratio(Qmax, P) -> float:
+    """``max_ω Qmax(ω) / P(ω)`` with ``0/0 = 0`` and ``x/0 = inf`` for ``x > 0``."""
+    Qmax = np.asarray(Qmax, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(Qmax > 0, Qmax / P, 0.0)
+    return float(np.max(r))
+
+
+def check_factor(factor) -> float:
+    """A rescaling factor for :meth:`MonetaryUtility.scaled`: finite and > 0."""
+    f = float(factor)
+    if not np.isfinite(f) or f <= 0:
+        raise UtilityParameterError("factor", factor, "must be a finite number > 0",
+                                    "rescale money by a positive factor (e.g. 100 for cents)")
+    return f
 
 
 def _kl(Q: np.ndarray, P: np.ndarray) -> np.ndarray:
@@ -169,15 +234,27 @@ class Expectation(MonetaryUtility):
         Y = self._payoffs(Y)
         return np.broadcast_to(self.prior, Y.shape).copy()
 
+    def evaluate_at(self, Y, Q):
+        Y = np.asarray(Y, dtype=float)
+        Q = _prior_batch(Y, Q)
+        value = np.sum(Y * Q, axis=-1)
+        return value, np.broadcast_to(Q, np.broadcast_shapes(Y.shape, Q.shape)).copy()
+
     def penalty(self, Q, Y=None):
-        Q = np.asarray(Q, dtype=float)
-        off = np.max(np.abs(Q - self.prior), axis=-1) > PENALTY_TOL
+        self._check_bound()
+        return self.penalty_at(Q, self.prior)
+
+    def penalty_at(self, R, Q):
+        R = np.asarray(R, dtype=float)
+        off = np.max(np.abs(R - np.asarray(Q, dtype=float)), axis=-1) > PENALTY_TOL
         return np.where(off, np.inf, 0.0)
 
     def lipschitz(self, metric="sup", P=None):
-        if metric == "sup":
+        P = check_metric(metric, P)
+        if P is None:
             return 1.0
-        return float(np.max(self.prior / np.asarray(P, float)))
+        self._check_bound()
+        return density_ratio(self.prior, P)
 
     def credal_polytope(self):
         self._check_bound()
@@ -242,19 +319,33 @@ class Entropic(MonetaryUtility):
         z, lse = self._log_weights(Y)
         return -self.tolerance * lse, np.exp(z - lse[..., None])
 
+    def evaluate_at(self, Y, Q):
+        Y = np.asarray(Y, dtype=float)
+        Q = _prior_batch(Y, Q)
+        with np.errstate(divide="ignore"):
+            z = np.log(Q) - Y / self.tolerance
+        lse = log_sum_exp(z)
+        return -self.tolerance * lse, np.exp(z - lse[..., None])
+
     def penalty(self, Q, Y=None):
+        self._check_bound()
+        return self.penalty_at(Q, self.prior)
+
+    def penalty_at(self, R, Q):
+        R = np.asarray(R, dtype=float)
         Q = np.asarray(Q, dtype=float)
-        return np.where(_off_simplex(Q), np.inf, self.tolerance * _kl(np.clip(Q, 0, None),
-                                                                    self.prior))
+        return np.where(_off_simplex(R), np.inf, self.tolerance * _kl(np.clip(R, 0, None), Q))
 
     def lipschitz(self, metric="sup", P=None):
-        if metric == "sup":
+        P = check_metric(metric, P)
+        if P is None:
             return 1.0
-        # on the menu the tilted prior is bounded; the worst case is all mass on one state
-        return float(np.max(1.0 / np.asarray(P, float)))
+        self._check_bound()
+        # the tilted prior can put almost all its mass on any state the prior charges
+        return density_ratio((self.prior > 0).astype(float), P)
 
     def scaled(self, factor):
-        return replace(self, tolerance=self.tolerance * float(factor))
+        return replace(self, tolerance=self.tolerance * check_factor(factor))
 
     def describe(self):
         return {"kind": "entropic", "tolerance": self.tolerance,
