@@ -1,0 +1,302 @@
+"""Welfare maximisation over the menus (spec §4): closed forms, brute force, invariances.
+
+Reference values: the closed forms listed at the end of spec §4 (MECHANISM.md), the
+entropic one being the paper's Example 1. The brute-force check evaluates W on a
+grid of the menu's shares with the utilities' own ``value``.
+"""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from riskshare import ComonotoneMenu, FiniteMenu, SignMenu, UnsupportedError
+from riskshare.efficiency import maximise_welfare
+from riskshare.utilities import (
+    Contamination,
+    DensityBand,
+    Distortion,
+    Entropic,
+    Expectation,
+    ExpectedShortfall,
+    FinitePriors,
+    IntervalSet,
+    KLBall,
+    MaxMin,
+    PowerDistortion,
+    WangDistortion,
+)
+
+MENUS = [SignMenu, ComonotoneMenu]
+
+
+def _pool(seed, m, zero=True, gain=True):
+    rng = np.random.default_rng(seed)
+    X = -rng.gamma(1.0, 2.0, m)
+    if zero:
+        X[0] = 0.0
+    if gain:
+        X[1] = 1.5
+    P = rng.dirichlet(np.full(m, 2.0))
+    return rng, X, P
+
+
+# ------------------------------------------------------------------ closed forms
+@pytest.mark.parametrize("menu_cls", MENUS, ids=["sign", "comonotone"])
+def test_entropic_common_prior_closed_form(menu_cls):
+    _, X, P = _pool(1, 7)
+    gammas = np.array([0.7, 1.5, 3.0])
+    us = [Entropic(g, prior=P) for g in gammas]
+    G = gammas.sum()
+    r = maximise_welfare(us, menu_cls(X, 3))
+    W_star = -G * np.log(P @ np.exp(-X / G))
+    assert r.certified
+    assert r.relative_gap <= 1e-7
+    assert r.welfare == pytest.approx(W_star, rel=1e-7, abs=1e-9)
+    # Y_i = (gamma_i / Gamma) X up to cash; X(0) = 0 forbids cash: the point itself
+    np.testing.assert_allclose(r.allocation, np.outer(gammas / G, X), atol=1e-5)
+    assert r.upper_bound >= W_star - 1e-9
+
+
+def test_entropic_common_prior_is_up_to_cash_without_zero_states():
+    _, X, P = _pool(2, 6, zero=False, gain=False)
+    gammas = np.array([1.0, 2.0, 4.0])
+    r = maximise_welfare([Entropic(g, prior=P) for g in gammas], SignMenu(X, 3))
+    assert r.relative_gap <= 1e-9
+    offset = r.allocation - np.outer(gammas / gammas.sum(), X)
+    np.testing.assert_allclose(offset, offset[:, :1] * np.ones_like(offset), atol=1e-7)
+    assert r.uniqueness == "up to cash"
+
+
+def test_entropic_own_priors_against_attainable_bound():
+    rng, X, P = _pool(3, 8, zero=False)
+    gammas = np.array([0.8, 1.6, 2.4])
+    G = gammas.sum()
+    # priors built so that interior shares s_i(ω) are optimal on the attainable set
+    S = rng.dirichlet(np.ones(3), size=X.size).T
+    priors = P * np.exp(S * X / gammas[:, None])
+    priors /= priors.sum(axis=1, keepdims=True)
+    bound = -G * np.log(np.sum(np.prod(priors ** (gammas[:, None] / G), axis=0)
+                               * np.exp(-X / G)))
+    us = [Entropic(g, prior=q) for g, q in zip(gammas, priors, strict=True)]
+    r = maximise_welfare(us, SignMenu(X, 3))
+    assert r.relative_gap <= 1e-9
+    assert r.welfare == pytest.approx(bound, rel=1e-9)
+    # a prior tilted far from the others makes the sign constraint bind: strictly below
+    far = priors.copy()
+    far[0] = P * np.exp(3.0 * X / gammas[0] * (X < 0))
+    far[0] /= far[0].sum()
+    bound_far = -G * np.log(np.sum(np.prod(far ** (gammas[:, None] / G), axis=0)
+                                   * np.exp(-X / G)))
+    r_far = maximise_welfare([Entropic(g, prior=q) for g, q in zip(gammas, far, strict=True)],
+                             SignMenu(X, 3))
+    assert r_far.upper_bound <= bound_far + 1e-9
+    assert r_far.welfare < bound_far - 1e-6
+
+
+@pytest.mark.parametrize("weights", [None, [1.0, 0.6, 1.4]], ids=["equal", "weighted"])
+def test_expectation_own_priors_per_state_winner(weights):
+    rng, X, _ = _pool(4, 9)
+    priors = rng.dirichlet(np.ones(9), size=3)
+    w = np.ones(3) if weights is None else np.asarray(weights)
+    r = maximise_welfare([Expectation(prior=q) for q in priors], SignMenu(X, 3), weights=weights)
+    value = w[:, None] * priors
+    winner = np.where(X < 0, value.argmin(axis=0), value.argmax(axis=0))
+    expected = np.zeros((3, 9))
+    expected[winner, np.arange(9)] = X
+    np.testing.assert_allclose(r.allocation, expected, atol=1e-12)
+    assert r.welfare == pytest.approx(np.sum(X * np.where(X < 0, value.min(0), value.max(0))))
+    assert r.relative_gap <= 1e-12
+    assert r.uniqueness == "point"
+
+
+def test_distortions_on_comonotone_menu_per_layer_winner():
+    _, X, _ = _pool(5, 10, zero=False, gain=False)
+    P = np.full(10, 0.1)
+    exponents = [0.4, 0.6, 0.85]
+    us = [Distortion(PowerDistortion(r), prior=P) for r in exponents]
+    menu = ComonotoneMenu(X, 3)
+    r = maximise_welfare(us, menu)
+    lower = menu.layer_bounds[:, 0]
+    tail = np.array([P[X <= a].sum() for a in lower])
+    weights = np.array([tail ** e for e in exponents])
+    expected = -np.sum(menu.block_scale * weights.min(axis=0))
+    assert r.welfare == pytest.approx(expected, rel=1e-10)
+    winners = weights.argmin(axis=0)
+    np.testing.assert_allclose(r.shares[winners, np.arange(menu.n_blocks)], 1.0, atol=1e-8)
+
+
+# ------------------------------------------------------------------ every family
+def _family(name, i, P, rng):
+    m = P.size
+    centre = rng.dirichlet(np.full(m, 3.0))
+    return {
+        "expectation": lambda: Expectation(prior=rng.dirichlet(np.ones(m))),
+        "entropic": lambda: Entropic(0.5 + i, prior=rng.dirichlet(np.full(m, 3.0))),
+        "shortfall": lambda: ExpectedShortfall(0.2 + 0.15 * (i % 5), prior=P),
+        "power": lambda: Distortion(PowerDistortion(0.5 + 0.2 * i), prior=P),
+        "wang": lambda: Distortion(WangDistortion(0.3 * (i + 1)), prior=P),
+        "finite": lambda: MaxMin(Expectation(), FinitePriors(rng.dirichlet(np.ones(m), 3))),
+        "interval": lambda: MaxMin(Expectation(), IntervalSet(0.5 * P, np.minimum(1, 1.8 * P))),
+        "contamination": lambda: MaxMin(Expectation(), Contamination(0.1 * (i + 1), centre)),
+        "band": lambda: MaxMin(Expectation(), DensityBand(0.4, 1.5 + i)),
+        "kl": lambda: MaxMin(Expectation(), KLBall(0.05 * (i + 1))),
+        "maxmin-shortfall": lambda: MaxMin(ExpectedShortfall(0.4), DensityBand(0.5, 2.0)),
+    }[name]().bind(P)
+
+
+FAMILIES = ["expectation", "entropic", "shortfall", "power", "wang", "finite", "interval",
+            "contamination", "band", "kl", "maxmin-shortfall"]
+
+
+@pytest.mark.parametrize("menu_cls", MENUS, ids=["sign", "comonotone"])
+@pytest.mark.parametrize("family", FAMILIES)
+def test_certified_gap_every_family(family, menu_cls):
+    rng, X, P = _pool(6, 7)
+    us = [_family(family, i, P, rng) for i in range(3)]
+    r = maximise_welfare(us, menu_cls(X, 3))
+    assert menu_cls(X, 3).contains(r.allocation)
+    assert r.relative_gap <= 1e-7, r.message
+    assert r.gap >= -1e-12 * max(1.0, abs(r.welfare))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_certified_gap_mixed_pools(seed):
+    rng, X, P = _pool(10 + seed, 40)
+    names = ["entropic", "interval", "shortfall", "band", "expectation", "contamination"]
+    us = [_family(names[(seed + i) % len(names)], i, P, rng) for i in range(6)]
+    r = maximise_welfare(us, SignMenu(X, 6))
+    assert r.method in ("ipm", "newton")
+    assert r.relative_gap <= 1e-9
+    assert r.certified
+
+
+# ------------------------------------------------------------------ brute force
+def _grid_best(us, menu, steps):
+    """Largest W over every allocation whose block shares are multiples of 1/steps."""
+    n, B = menu.n, menu.n_blocks
+    simplex = np.array([c for c in itertools.product(range(steps + 1), repeat=n)
+                        if sum(c) == steps], float) / steps            # (K, n)
+    pick = np.array(list(itertools.product(range(len(simplex)), repeat=B)))  # (K^B, B)
+    S = simplex[pick].transpose(0, 2, 1)                               # (K^B, n, B)
+    Y = menu.allocation(S)
+    W = sum(np.asarray(u.value(Y[:, i]), float) for i, u in enumerate(us))
+    return float(W.max())
+
+
+@pytest.mark.parametrize("menu_cls", MENUS, ids=["sign", "comonotone"])
+@pytest.mark.parametrize("case", ["entropic", "shortfall", "mixed"])
+def test_brute_force_grid(case, menu_cls):
+    rng = np.random.default_rng(20)
+    X = np.array([-3.0, -1.0, 2.0])
+    P = np.array([0.2, 0.5, 0.3])
+    if case == "entropic":
+        us = [Entropic(1.0, prior=P), Entropic(2.5, prior=rng.dirichlet(np.ones(3)))]
+    elif case == "shortfall":
+        us = [ExpectedShortfall(0.3, prior=P), ExpectedShortfall(0.7, prior=P),
+              Expectation(prior=rng.dirichlet(np.ones(3)))]
+    else:
+        us = [Entropic(1.5, prior=P), MaxMin(Expectation(), DensityBand(0.5, 1.5)).bind(P),
+              ExpectedShortfall(0.5, prior=rng.dirichlet(np.ones(3)))]
+    menu = menu_cls(X, len(us))
+    r = maximise_welfare(us, menu)
+    grid = _grid_best(us, menu, 40 if len(us) == 2 else 10)
+    assert r.welfare >= grid - 1e-9
+    assert r.upper_bound >= grid - 1e-12
+
+
+# ------------------------------------------------------------------ invariances
+@pytest.mark.parametrize("factor", [100.0, 1e-6], ids=["cents", "millions"])
+def test_rescaling_money(factor):
+    rng, X, P = _pool(30, 30)
+    us = [Entropic(2.0, prior=P), MaxMin(Expectation(), IntervalSet(0.6 * P, 1.5 * P)).bind(P),
+          ExpectedShortfall(0.3, prior=rng.dirichlet(np.full(30, 4.0)))]
+    base = maximise_welfare(us, SignMenu(X, 3))
+    scaled = maximise_welfare([u.scaled(factor) for u in us], SignMenu(factor * X, 3))
+    assert scaled.welfare == pytest.approx(factor * base.welfare, rel=1e-9)
+    assert scaled.upper_bound == pytest.approx(factor * base.upper_bound, rel=1e-9)
+    np.testing.assert_allclose(scaled.allocation, factor * base.allocation,
+                               atol=1e-6 * factor * np.abs(X).max())
+    assert scaled.relative_gap <= 1e-9 and base.relative_gap <= 1e-9
+    assert scaled.uniqueness == base.uniqueness
+
+
+def test_zero_aggregate_states_get_nothing():
+    _, X, P = _pool(31, 12)
+    X[[3, 7]] = 0.0
+    us = [Entropic(1.0, prior=P), ExpectedShortfall(0.4, prior=P),
+          MaxMin(Expectation(), Contamination(0.2)).bind(P)]
+    for menu in (SignMenu(X, 3), ComonotoneMenu(X, 3)):
+        r = maximise_welfare(us, menu)
+        np.testing.assert_allclose(r.allocation[:, X == 0], 0.0, atol=1e-12)
+        assert r.relative_gap <= 1e-7
+
+
+# ------------------------------------------------------------------ efficient sets
+def test_identical_expectations_form_a_face():
+    _, X, P = _pool(40, 5, zero=False)
+    r = maximise_welfare([Expectation(prior=P)] * 3, SignMenu(X, 3))
+    assert r.uniqueness == "face"
+    assert len(r.ties) == 5
+    assert all(len(agents) >= 2 for _, agents in r.ties)
+
+
+def test_shortfall_pool_deductible_is_a_face():
+    _, X, P = _pool(41, 20, zero=False, gain=False)
+    r = maximise_welfare([ExpectedShortfall(a, prior=P) for a in (0.1, 0.3, 0.5)],
+                         SignMenu(X, 3))
+    assert r.method == "greedy"
+    assert r.uniqueness == "face"
+
+
+def test_distinct_entropic_with_zero_state_is_a_point():
+    _, X, P = _pool(42, 6)
+    r = maximise_welfare([Entropic(1.0, prior=P), Entropic(3.0, prior=P)], SignMenu(X, 2))
+    assert r.uniqueness == "point"
+
+
+def test_zero_weight_agent_absorbs_losses():
+    _, X, P = _pool(43, 8)
+    us = [Entropic(1.0, prior=P), Entropic(2.0, prior=P), ExpectedShortfall(0.5, prior=P)]
+    r = maximise_welfare(us, SignMenu(X, 3), weights=[1.0, 1.0, 0.0])
+    np.testing.assert_allclose(r.allocation[2], np.minimum(X, 0.0), atol=1e-12)
+    np.testing.assert_allclose(r.allocation[:2, X > 0].sum(axis=0), X[X > 0])
+    assert r.relative_gap <= 1e-9
+
+
+# ------------------------------------------------------------------ finite menus
+def test_finite_menu_argmax_and_ties():
+    P = np.array([0.5, 0.5])
+    us = [Expectation(prior=P), Expectation(prior=P)]
+    items = np.array([
+        [[-1.0, -1.0], [0.0, 0.0]],
+        [[-1.0, 0.0], [0.0, -1.0]],       # same welfare, a different risk split: a face
+        [[-2.0, 0.0], [0.0, -1.0]],
+    ])
+    r = maximise_welfare(us, FiniteMenu(items))
+    assert r.method == "enumeration" and r.shares == 0
+    assert r.uniqueness == "face" and r.ties == (("items", (0, 1)),)
+    assert r.gap == pytest.approx(0.0, abs=1e-15)
+    cash = np.array([[[-1.0, -1.0], [0.0, 0.0]], [[-0.7, -0.7], [-0.3, -0.3]]])
+    r_cash = maximise_welfare(us, FiniteMenu(cash))
+    assert r_cash.uniqueness == "up to cash"
+
+
+def test_finite_menu_single_best():
+    P = np.array([0.3, 0.7])
+    us = [Entropic(1.0, prior=P), ExpectedShortfall(0.5, prior=P)]
+    items = np.random.default_rng(44).normal(size=(6, 2, 2))
+    r = maximise_welfare(us, FiniteMenu(items))
+    values = [sum(float(u.value(items[k, i])) for i, u in enumerate(us)) for k in range(6)]
+    assert r.shares == int(np.argmax(values))
+    assert r.uniqueness == "point"
+
+
+# ------------------------------------------------------------------ errors
+def test_unsupported_method_is_an_input_error():
+    _, X, P = _pool(45, 4)
+    us = [MaxMin(Expectation(), FinitePriors(np.array([P, P[::-1] / P.sum()]))).bind(P)] * 2
+    with pytest.raises(UnsupportedError):
+        maximise_welfare(us, SignMenu(X, 2), method="newton")
+    with pytest.raises(UnsupportedError):
+        maximise_welfare(us, SignMenu(X, 2), method="simplex")

@@ -1,0 +1,292 @@
+"""`riskshare verify`: its own menu code against the library's menus, and tampered runs.
+
+The pure functions of verify.py (membership, the per-block maximum of the
+certificate, the allocation of one agent from its shares) are written apart
+from menus.py; here each is compared with the library's menus or with brute
+force over the vertices. The end-to-end part runs a small mixed pool through
+the CLI once, then alters one number at a time in a copy of the run directory
+and checks that verify names what was altered.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from riskshare import ComonotoneMenu, SignMenu
+from riskshare.verify import (
+    _comonotone_violation,
+    _menu_max,
+    _own_allocation,
+    _sign_violation,
+)
+
+aggregates = arrays(np.float64, st.integers(1, 5),
+                    elements=st.sampled_from([-5.0, -3.0, -1.5, 0.0, 2.0, -0.25, 4.0]))
+
+
+def _blocks_of(menu):
+    if menu.kind == "sign":
+        return {"kind": "sign", "states": menu.block_states}
+    values = np.unique(np.concatenate([menu.aggregate, [0.0]]))
+    return {"kind": "comonotone", "values": values,
+            "where": np.searchsorted(values, menu.aggregate),
+            "zero": int(np.searchsorted(values, 0.0))}
+
+
+def _to_verify_order(menu, S):
+    """Library comonotone blocks run 0 -> down, then 0 -> up; verify's run bottom -> top."""
+    if menu.kind == "sign":
+        return S
+    n_loss = int(np.sum(menu.layer_bounds[:, 1] <= 0))
+    return np.concatenate([S[..., :n_loss][..., ::-1], S[..., n_loss:]], axis=-1)
+
+
+@pytest.mark.parametrize("cls", [SignMenu, ComonotoneMenu], ids=["sign", "comonotone"])
+@settings(max_examples=40, deadline=None)
+@given(X=aggregates, n=st.integers(2, 3), seed=st.integers(0, 2**31))
+def test_own_menu_code_agrees_with_the_library(cls, X, n, seed):
+    rng = np.random.default_rng(seed)
+    menu = cls(X, n)
+    S = menu.sample_shares(rng, 4)
+    Y = menu.allocation(S)
+    blocks = _blocks_of(menu)
+    Sv = _to_verify_order(menu, S)
+    for k in range(4):
+        assert _sign_violation(Y[k], X) <= 1e-12
+        if cls is ComonotoneMenu:
+            assert _comonotone_violation(Y[k], X) <= 1e-12
+        for i in range(n):
+            np.testing.assert_allclose(_own_allocation(Sv[k, i][None, :], blocks, X)[0],
+                                       Y[k, i], atol=1e-12)
+
+
+@pytest.mark.parametrize("cls", [SignMenu, ComonotoneMenu], ids=["sign", "comonotone"])
+@settings(max_examples=40, deadline=None)
+@given(X=aggregates, n=st.integers(2, 3), seed=st.integers(0, 2**31))
+def test_menu_max_equals_brute_force_over_vertices(cls, X, n, seed):
+    rng = np.random.default_rng(seed)
+    menu = cls(X, n)
+    Q = rng.dirichlet(np.ones(X.size), size=n)
+    if menu.n_blocks == 0:
+        assert _menu_max(menu.kind, Q, X) == 0.0
+        return
+    best = max(float(np.sum(Q * V)) for V in menu.vertices())
+    assert _menu_max(menu.kind, Q, X) == pytest.approx(best, abs=1e-12)
+
+
+def test_membership_catches_allocations_outside_the_menu():
+    X = np.array([-4.0, -2.0, 0.0, 3.0])
+    inside = np.array([[-1.0, -2.0, 0.0, 1.0], [-3.0, 0.0, 0.0, 2.0]])
+    assert _sign_violation(inside, X) == 0.0
+    gains_in_a_loss = inside + np.array([[1.5, 0, 0, 0], [-1.5, 0, 0, 0]])
+    assert _sign_violation(gains_in_a_loss, X) == pytest.approx(0.5)
+    # comonotone: agent 0 takes more of the small loss than of the large one
+    not_monotone = np.array([[-1.0, -1.5, 0.0, 1.0], [-3.0, -0.5, 0.0, 2.0]])
+    assert _sign_violation(not_monotone, X) == 0.0
+    assert _comonotone_violation(not_monotone, X) == pytest.approx(0.5)
+    # something paid where the pool neither gains nor loses
+    zero_state = np.array([[-2.0, -1.0, 1.0, 1.0], [-2.0, -1.0, -1.0, 2.0]])
+    assert _comonotone_violation(zero_state, X) == pytest.approx(1.0)
+    comonotone = np.array([[-2.0, -1.0, 0.0, 1.0], [-2.0, -1.0, 0.0, 2.0]])
+    assert _comonotone_violation(comonotone, X) == 0.0
+
+
+def test_menu_max_by_hand():
+    # two agents, loss states; the one with the smaller price of a loss takes it
+    X = np.array([-2.0, -1.0])
+    Q = np.array([[0.3, 0.7], [0.6, 0.4]])
+    assert _menu_max("sign", Q, X) == pytest.approx(-0.3 * 2 - 0.4 * 1)
+    # comonotone: layers [-2,-1] (paid where X <= -2) and [-1, 0] (paid where X <= -1)
+    expected = max(-0.3, -0.6) * 1 + max(-1.0, -1.0) * 1
+    assert _menu_max("comonotone", Q, X) == pytest.approx(expected)
+
+
+# --------------------------------------------------------------------------- end to end
+
+SMALL_SPEC = """
+# a small mixed pool: entropic, expected shortfall, max-min over an interval credal set
+[states]
+probabilities = [0.4, 0.2, 0.2, 0.1, 0.1]
+names = ["calm", "wind", "flood", "storm", "hurricane"]
+
+[[agents]]
+name = "Ana"
+positions = [0.0, -10.0, 0.0, -30.0, -80.0]
+utility = { kind = "entropic", tolerance = 40.0 }
+
+[[agents]]
+name = "Ben"
+positions = [0.0, 0.0, -20.0, -25.0, -60.0]
+utility = { kind = "expected_shortfall", level = 0.3 }
+
+[[agents]]
+name = "Caro"
+positions = [0.0, -5.0, -5.0, -10.0, -40.0]
+utility = { kind = "expectation" }
+
+[agents.credal]
+kind = "interval"
+lower = [0.3, 0.15, 0.15, 0.05, 0.05]
+upper = [0.5, 0.3, 0.3, 0.2, 0.2]
+
+[mechanism]
+seed = 11
+draws = 4096
+"""
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    from riskshare.cli import main
+
+    def _main(argv):
+        return main([str(a) for a in argv])
+
+    tmp = tmp_path_factory.mktemp("verify")
+    spec = tmp / "small.toml"
+    spec.write_text(SMALL_SPEC, encoding="utf-8")
+    out = tmp / "run"
+    assert _main(["run", str(spec), "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def _copy(run: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "copy"
+    shutil.copytree(run, target)
+    return target
+
+
+def _verify(path: Path):
+    from riskshare.verify import verify_run
+
+    return verify_run(path, draws=2048)
+
+
+def _edit_report(path: Path, change) -> None:
+    doc = json.loads((path / "report.json").read_text())
+    change(doc)
+    (path / "report.json").write_text(json.dumps(doc))
+
+
+def _edit_csv(path: Path, name: str, change) -> None:
+    with open(path / name, newline="") as fh:
+        rows = list(csv.reader(fh))
+    change(rows)
+    with open(path / name, "w", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(rows)
+
+
+def test_verify_passes_on_a_good_run(small_run):
+    result = _verify(small_run)
+    assert result.passed, [(c.name, c.detail) for c in result.failed]
+    names = {c.name for c in result.checks}
+    assert {"allocation_in_menu", "certificate_gap", "mu_integrals", "payoffs", "bids",
+            "cash", "cash_sums_to_zero", "collateral", "reported_checks_passed"} <= names
+
+
+def _failed(path: Path) -> set[str]:
+    return {c.name for c in _verify(path).failed}
+
+
+def test_tampered_cash_is_caught(small_run, tmp_path):
+    run = _copy(small_run, tmp_path)
+
+    def change(doc):
+        doc["agents"][0]["cash"] += 1.0
+    _edit_report(run, change)
+    failed = _failed(run)
+    assert {"cash", "cash_sums_to_zero"} <= failed
+
+
+def test_shifted_allocation_is_caught(small_run, tmp_path):
+    run = _copy(small_run, tmp_path)
+
+    def change(rows):   # move 1 from Ana to Ben in the hurricane year: still sums to X
+        for row in rows[1:]:
+            if row[0] == "4" and row[1] in ("Ana", "Ben"):
+                row[5] = repr(float(row[5]) + (1.0 if row[1] == "Ana" else -1.0))
+    _edit_csv(run, "allocation.csv", change)
+    failed = _failed(run)
+    assert "allocation_sums_to_aggregate" not in failed
+    assert {"at_efficient", "welfare", "allocation_columns"} & failed
+
+
+def test_tampered_bid_surplus_and_check_are_caught(small_run, tmp_path):
+    run = _copy(small_run, tmp_path)
+
+    def change(doc):
+        doc["auction"]["bids"]["Caro"] *= 1.01
+        doc["surplus"]["value"] += 0.5
+        name = next(iter(doc["checks"]))
+        doc["checks"][name]["passed"] = False
+    _edit_report(run, change)
+    failed = _failed(run)
+    assert {"bids", "surplus", "reported_checks_passed"} <= failed
+
+
+def test_tampered_certificate_is_caught(small_run, tmp_path):
+    run = _copy(small_run, tmp_path)
+
+    def change(rows):   # give Ana's certificate prior a different shape
+        col = rows[0].index("Ana")
+        vals = np.array([float(r[col]) for r in rows[1:]])
+        vals = np.roll(vals, 1)
+        for r, v in zip(rows[1:], vals, strict=True):
+            r[col] = repr(float(v))
+    _edit_csv(run, "certificate/supergradients.csv", change)
+    assert "certificate_gap" in _failed(run)
+
+
+def test_tampered_collateral_is_caught(small_run, tmp_path):
+    run = _copy(small_run, tmp_path)
+
+    def change(doc):
+        doc["agents"][1]["collateral"] -= 0.02
+    _edit_report(run, change)
+    assert "collateral" in _failed(run)
+
+
+def test_tampered_mu_integral_is_caught(small_run, tmp_path):
+    run = _copy(small_run, tmp_path)
+
+    def change(doc):
+        a = doc["agents"][0]
+        a["mu_integral"]["value"] += 0.05 * abs(doc["pool"]["aggregate"]["expected"]) + 1.0
+    _edit_report(run, change)
+    assert "mu_integrals" in _failed(run)
+
+
+def test_missing_files_are_input_errors(small_run, tmp_path):
+    from riskshare import RiskshareInputError
+
+    run = _copy(small_run, tmp_path)
+    (run / "allocation.csv").unlink()
+    with pytest.raises(RiskshareInputError, match="allocation.csv"):
+        _verify(run)
+    with pytest.raises(RiskshareInputError, match="report.json"):
+        _verify(tmp_path)
+
+
+def test_tampered_schedules_are_caught(small_run, tmp_path):
+    run = _copy(small_run, tmp_path)
+    first = run / "schedules" / "stage-1.json"
+    body = json.loads(first.read_text())
+    body["constant"] += 1.0
+    first.write_text(json.dumps(body))
+    assert "stage_payments" in _failed(run)
+
+    run2 = _copy(small_run, tmp_path / "second")
+    last = run2 / "schedules" / "stage-2.json"
+    body = json.loads(last.read_text())
+    body["utility_terms"][0]["coefficient"] = 0.9
+    last.write_text(json.dumps(body))
+    assert "chooser_indifferent" in _failed(run2)
