@@ -313,14 +313,30 @@ def _is_run_directory(path: Path) -> bool:
 
 
 def _cmd_run(args) -> int:
-    from .io.spec import load_spec
-    from .mechanism import run_mechanism
-    from .report import summary_json, summary_text, write_run
+    from .report import summary_json, summary_text
 
     output = _RunOutput(Path(args.out), args.force)
     output.check()
     progress = _Progress(enabled=not (args.quiet or args.json))
     timings = {}
+    with _figure_worker() as worker:
+        doc = _run_steps(args, output, progress, timings, worker)
+
+    out = str(output.out)
+    _emit(args, summary_text(doc, out), summary_json(doc, out))
+    if not doc["all_checks_passed"]:
+        failed = [k for k, c in doc["checks"].items() if not c["passed"]]
+        print(f"riskshare: {len(failed)} check(s) failed: {', '.join(failed)}", file=sys.stderr)
+        return EXIT_CHECK
+    return EXIT_OK
+
+
+def _run_steps(args, output: _RunOutput, progress: _Progress, timings: dict, worker) -> dict:
+    """Load, run the mechanism, solve the sub-pool, write the directory; return report.json."""
+    from .io.spec import load_spec
+    from .mechanism import run_mechanism
+    from .report import write_run
+
     try:
         start = time.perf_counter()
         with progress.step("loading the pool"):
@@ -341,18 +357,35 @@ def _cmd_run(args) -> int:
 
         with output as tmp, progress.step("writing files"):
             doc = write_run(result, spec, tmp, subpool=picture, timings=timings,
-                            progress=progress)
+                            progress=progress, executor=worker)
             output.publish()
     finally:
         progress.close()
+    return doc
 
-    out = str(output.out)
-    _emit(args, summary_text(doc, out), summary_json(doc, out))
-    if not doc["all_checks_passed"]:
-        failed = [k for k, c in doc["checks"].items() if not c["passed"]]
-        print(f"riskshare: {len(failed)} check(s) failed: {', '.join(failed)}", file=sys.stderr)
-        return EXIT_CHECK
-    return EXIT_OK
+
+@contextmanager
+def _figure_worker():
+    """A second process that starts matplotlib while the mechanism runs, then draws a figure.
+
+    It is a fresh interpreter (``spawn``), so nothing of this process's state is
+    copied into it. Where no process can be started, figures are drawn here.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from .report._figures import warm_up
+
+    try:
+        pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        pool.submit(warm_up)
+    except (OSError, RuntimeError, ValueError):
+        yield None
+        return
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _simplex_names(spec, override: str | None) -> tuple[str, ...] | None:

@@ -481,8 +481,10 @@ class DirichletMeasure:
         base = getattr(utility, "base", None)
         if isinstance(base, Entropic) and not isinstance(utility, Entropic):
             g = base.tolerance
-            mean, error = _entropic_sign(self.menu, q, g, a, b)
-            feats.append(_Feature("entropic", Entropic(g, q).value, mean, error))
+            worst = np.asarray(utility.worst_case_prior(Ybar), dtype=float)
+            for prior in (q, worst):
+                mean, error = _entropic_sign(self.menu, prior, g, a, b)
+                feats.append(_Feature("entropic", Entropic(g, prior).value, mean, error))
         return feats
 
     def _fit_control(self, func, agent, rng, features, per) -> np.ndarray | None:

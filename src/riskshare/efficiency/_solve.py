@@ -11,8 +11,11 @@ Methods (``method="auto"`` picks the first that applies):
 * ``"newton"``: sign menu, entropic and expectation agents: Newton's method on the
   ``n`` cash levels with one water-filling per state (:mod:`._separable`);
 * ``"ipm"``: sign menu, any mix of expectation, box (expected shortfall, interval,
-  density band, contamination) and entropic agents: a primal-dual interior-point
-  method whose Newton systems reduce to ``n x n`` (:mod:`._ipm`);
+  density band, contamination), entropic and KL-ball agents: a primal-dual
+  interior-point method whose Newton systems reduce to ``n x n`` (:mod:`._ipm`); other
+  utilities enter as the convex hull of their supergradients, grown round by round
+  (not chosen by ``auto`` for small pools with a non-polyhedral such utility, where
+  the LP below converges faster);
 * ``"barrier"``: any block menu, entropic and expectation agents: a primal barrier
   method on the block shares with exact Hessians (:mod:`._barrier`);
 * ``"lp"``: anything else (comonotone menu, lifted credal polytopes, distortions,
@@ -125,7 +128,10 @@ def _choose(us, kinds, menu: BlockMenu, w: np.ndarray, method: str) -> str:
             options.append("greedy")
         if not any(k.kind == "box" for k in kinds):
             options.append("newton")
-    if sign and np.all(w > 0) and menu.n_blocks > 0:
+    general = [u for u, k in zip(us, kinds, strict=True) if k.kind == "general"]
+    smooth_general = any(not u.polyhedral for u in general)
+    small = menu.n * menu.m <= 50_000
+    if sign and np.all(w > 0) and menu.n_blocks > 0 and not (smooth_general and small):
         options.append("ipm")
     if barrier_applies(us, menu, w):
         options.append("barrier")
@@ -197,7 +203,7 @@ def _separable_run(method, problem, rtol, scale, time_limit, check=None) -> Sepa
 
 
 def _ipm_columns(us, kinds, menu, w, rtol, scale, time_limit,
-                 max_rounds: int = 40) -> SeparableSolution:
+                 max_rounds: int = 60) -> SeparableSolution:
     """Interior point with the utilities that are not state-separable as hull agents:
     the convex hull of their supergradients at the allocations met so far (Kelley's
     outer approximation), grown round by round until the certificate closes."""
@@ -222,9 +228,10 @@ def _ipm_columns(us, kinds, menu, w, rtol, scale, time_limit,
         W = float(sum(w[i] * float(u.value(Y[i])) for i, u in enumerate(us)))
         if W > best_W:
             best_Y, best_W = Y, W
-        cert = certify(us, menu, best_Y, sol.priors, weights=w)
-        if cert.relative_gap < gap:
-            gap, best_Q = cert.relative_gap, sol.priors
+        for Q in (sol.priors, _own_supergradients(us, general, best_Y, sol.priors)):
+            cert = certify(us, menu, best_Y, Q, weights=w)
+            if cert.relative_gap < gap:
+                gap, best_Q = cert.relative_gap, Q
         if gap <= rtol:
             status = "optimal"
             break
@@ -238,6 +245,15 @@ def _ipm_columns(us, kinds, menu, w, rtol, scale, time_limit,
                f"{rounds} round(s), {sum(len(c) for c in columns.values())} columns")
     return SeparableSolution(best_Y, best_Q, status, rounds, time.perf_counter() - start,
                              message)
+
+
+def _own_supergradients(us, general, Y, Q) -> np.ndarray:
+    """``Q`` with the rows of the general agents replaced by their supergradients at ``Y``
+    (whose penalties the utilities know exactly)."""
+    out = Q.copy()
+    for i in general:
+        out[i] = np.asarray(us[i].supergradient(Y[i]), float)
+    return out
 
 
 def _price_tilted(Y, Q, w, x) -> np.ndarray:

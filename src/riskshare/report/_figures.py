@@ -20,10 +20,19 @@ from matplotlib.ticker import FuncFormatter
 
 from ._format import money_unit
 
-__all__ = ["plot_losses", "plot_simplex", "plot_payoffs", "plot_collateral", "DPI"]
+__all__ = ["plot_losses", "plot_simplex", "plot_payoffs", "plot_collateral", "warm_up", "DPI"]
 
 DPI = 130
 _SQRT3_2 = np.sqrt(3.0) / 2.0
+
+
+def warm_up() -> None:
+    """Load what the first figure of a process needs (fonts, the Agg canvas)."""
+    import io
+
+    fig = Figure(figsize=(1, 1), dpi=20)
+    fig.subplots().set_title("warm-up 0.5")
+    fig.savefig(io.BytesIO(), format="png")
 
 
 def _unit_label(unit: str, suffix: str) -> str:
