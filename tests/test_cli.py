@@ -246,7 +246,7 @@ def test_wrong_spec_under_json_and_debug(tmp_path, capsys):
 
 def test_missing_spec_and_missing_run(tmp_path, capsys):
     code, _, err = _run(["run", tmp_path / "nope.toml", "--out", tmp_path / "r"], capsys)
-    assert code == EXIT_INPUT and "nope.toml" in err and len(err.strip().splitlines()) == 1
+    assert code == EXIT_INPUT and "pool file" in err and len(err.strip().splitlines()) == 1
     code, _, err = _run(["verify", tmp_path / "nothing"], capsys)
     assert code == EXIT_INPUT and "Traceback" not in err
     code, _, err = _run(["settle", tmp_path, "--scenario", "0"], capsys)

@@ -27,12 +27,18 @@ __all__ = [
     "SiteError",
     "OutputDirectoryError",
     "RunDirectoryError",
+    "RecordExistsError",
 ]
 
 
-def _short(value: object, limit: int = 80) -> str:
+def _short(value: object, limit: int = 160) -> str:
+    """``repr`` of the value, shortened in the middle so both ends stay readable
+    (a long path keeps its file name)."""
     text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    if len(text) <= limit:
+        return text
+    head = limit // 3
+    return text[:head] + "..." + text[len(text) - (limit - head - 3):]
 
 
 class RiskshareInputError(ValueError):
@@ -133,3 +139,7 @@ class OutputDirectoryError(RiskshareInputError):
 
 class RunDirectoryError(RiskshareInputError):
     rule = "not a complete riskshare run directory"
+
+
+class RecordExistsError(RiskshareInputError):
+    rule = "a settlement record is never overwritten"

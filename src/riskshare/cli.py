@@ -28,7 +28,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ._errors import OutputDirectoryError, RiskshareInputError, SpecError, UnsupportedError
+from ._errors import (
+    OutputDirectoryError,
+    RecordExistsError,
+    RiskshareInputError,
+    SpecError,
+    UnsupportedError,
+)
 
 __all__ = ["main", "build_parser", "EXIT_OK", "EXIT_CHECK", "EXIT_INPUT", "EXIT_INTERNAL"]
 
@@ -101,6 +107,10 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         _error(args, "interrupted", EXIT_INTERRUPTED)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader of stdout went away (`| head`): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     except (RiskshareInputError, ValueError, OSError) as exc:
         if args.debug:
             raise
@@ -319,8 +329,7 @@ def _cmd_run(args) -> int:
     output.check()
     progress = _Progress(enabled=not (args.quiet or args.json))
     timings = {}
-    with _figure_worker() as worker:
-        doc = _run_steps(args, output, progress, timings, worker)
+    doc = _run_steps(args, output, progress, timings)
 
     out = str(output.out)
     _emit(args, summary_text(doc, out), summary_json(doc, out))
@@ -331,11 +340,9 @@ def _cmd_run(args) -> int:
     return EXIT_OK
 
 
-def _run_steps(args, output: _RunOutput, progress: _Progress, timings: dict, worker) -> dict:
+def _run_steps(args, output: _RunOutput, progress: _Progress, timings: dict) -> dict:
     """Load, run the mechanism, solve the sub-pool, write the directory; return report.json."""
     from .io.spec import load_spec
-    from .mechanism import run_mechanism
-    from .report import write_run
 
     try:
         start = time.perf_counter()
@@ -343,49 +350,32 @@ def _run_steps(args, output: _RunOutput, progress: _Progress, timings: dict, wor
             spec = load_spec(args.spec)
             simplex = _simplex_names(spec, args.simplex_agents)
         timings["load"] = time.perf_counter() - start
-
-        start = time.perf_counter()
-        with progress.step("running the mechanism"):
-            result = run_mechanism(spec.pool, spec.utilities, spec.menu, spec.settings,
-                                   progress=progress)
-        timings["mechanism"] = time.perf_counter() - start
-
-        start = time.perf_counter()
-        with progress.step("sub-pool for the simplex picture"):
-            picture = _simplex_picture(spec, simplex)
-        timings["simplex_subpool"] = time.perf_counter() - start
-
-        with output as tmp, progress.step("writing files"):
-            doc = write_run(result, spec, tmp, subpool=picture, timings=timings,
-                            progress=progress, executor=worker)
-            output.publish()
+        return _solve_and_write(spec, simplex, output, progress, timings)
     finally:
         progress.close()
+
+
+def _solve_and_write(spec, simplex, output, progress, timings) -> dict:
+    """The mechanism, the sub-pool and the files, each timed into ``timings``."""
+    from .mechanism import run_mechanism
+    from .report import write_run
+
+    start = time.perf_counter()
+    with progress.step("running the mechanism"):
+        result = run_mechanism(spec.pool, spec.utilities, spec.menu, spec.settings,
+                               progress=progress)
+    timings["mechanism"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    with progress.step("sub-pool for the simplex picture"):
+        picture = _simplex_picture(spec, simplex)
+    timings["simplex_subpool"] = time.perf_counter() - start
+
+    with output as tmp, progress.step("writing files"):
+        doc = write_run(result, spec, tmp, subpool=picture, timings=timings,
+                        progress=progress)
+        output.publish()
     return doc
-
-
-@contextmanager
-def _figure_worker():
-    """A second process that starts matplotlib while the mechanism runs, then draws a figure.
-
-    It is a fresh interpreter (``spawn``), so nothing of this process's state is
-    copied into it. Where no process can be started, figures are drawn here.
-    """
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    from .report._figures import warm_up
-
-    try:
-        pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-        pool.submit(warm_up)
-    except (OSError, RuntimeError, ValueError):
-        yield None
-        return
-    try:
-        yield pool
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _simplex_names(spec, override: str | None) -> tuple[str, ...] | None:
@@ -517,9 +507,8 @@ def _write_record(directory: Path, record, force: bool) -> Path:
     folder.mkdir(exist_ok=True)
     path = folder / f"scenario-{record.scenario}.json"
     if path.exists() and not force:
-        raise OutputDirectoryError("--scenario", str(path), "a scenario not settled before "
-                                   "(records are never overwritten)",
-                                   "keep the existing record, or pass --force to rewrite it")
+        raise RecordExistsError("--scenario", str(path), "a scenario not settled before",
+                                "keep the existing record, or pass --force to rewrite it")
     fd, tmp = tempfile.mkstemp(prefix=".record-", dir=folder)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(record.to_json() + "\n")
@@ -534,7 +523,7 @@ def _settlement_text(record, path: Path) -> str:
     width = max(8, *(len(s) for s in record.names))
     lines = [f"scenario {record.scenario}{label}: payments in {record.money}, "
              f"settled in units of {record.unit:g}", "",
-             f"{'member':<{width}}  {'receipt':>16}  {'paid (+ received)':>18}  "
+             f"{'member':<{width}}  {'receipt':>16}  {'payment (+in/-out)':>18}  "
              f"{'collateral':>14}"]
     for name, r, p, c in zip(record.names, record.receipts, record.payments,
                              record.collateral_units, strict=True):
@@ -564,8 +553,9 @@ def _cmd_example(args) -> int:
         result = run_mechanism(spec.pool, spec.utilities, spec.menu, spec.settings,
                                progress=progress)
     rows, ok = _three_farmers_comparison(spec, result)
-    _emit(args, _comparison_text(rows, ok, spec), {"example": args.name, "agree": ok,
-                                                   "rows": rows})
+    surplus = {"value": float(result.surplus.value), "stderr": float(result.surplus.stderr)}
+    _emit(args, _comparison_text(rows, ok, spec, surplus),
+          {"example": args.name, "agree": ok, "rows": rows, "surplus": surplus})
     return EXIT_OK if ok else EXIT_CHECK
 
 
@@ -632,7 +622,7 @@ def _identity_rows(result, tol: float) -> list[dict]:
     return rows
 
 
-def _comparison_text(rows: list[dict], ok: bool, spec) -> str:
+def _comparison_text(rows: list[dict], ok: bool, spec, surplus: dict) -> str:
     pool = spec.pool
     lines = [f"three farmers: {pool.n} entropic members with one prior, {pool.m} states "
              f"(closed form of MECHANISM.md §4, the paper's Example 1); amounts in {pool.money}",
@@ -641,7 +631,9 @@ def _comparison_text(rows: list[dict], ok: bool, spec) -> str:
     for r in rows:
         lines.append(f"{r['quantity']:<40} {r['closed_form']:>16,.6f} {r['computed']:>16,.6f} "
                      f"{r['difference']:>11.2e}")
-    lines += ["", "agree within tolerance" if ok else "DISAGREE beyond tolerance"]
+    lines += ["", f"surplus S = {surplus['value']:,.4f} ± {surplus['stderr']:.2g} (∫U dμ has no "
+              "closed form; the last rows check the identities of spec §9 with this S)",
+              "agree within tolerance" if ok else "DISAGREE beyond tolerance"]
     return "\n".join(lines)
 
 

@@ -311,7 +311,6 @@ class _Context:
         self.I = np.array([a["mu_integral"]["value"] for a in self.report["agents"]])
         self.I_se = np.array([a["mu_integral"]["stderr"] for a in self.report["agents"]])
         self.S = float(self.report["surplus"]["value"])
-        self.S_se = float(self.report["surplus"]["stderr"])
         self.cash = run.agent_values("cash")
 
 

@@ -20,19 +20,10 @@ from matplotlib.ticker import FuncFormatter
 
 from ._format import money_unit
 
-__all__ = ["plot_losses", "plot_simplex", "plot_payoffs", "plot_collateral", "warm_up", "DPI"]
+__all__ = ["plot_losses", "plot_simplex", "plot_payoffs", "plot_collateral", "DPI"]
 
 DPI = 130
 _SQRT3_2 = np.sqrt(3.0) / 2.0
-
-
-def warm_up() -> None:
-    """Load what the first figure of a process needs (fonts, the Agg canvas)."""
-    import io
-
-    fig = Figure(figsize=(1, 1), dpi=20)
-    fig.subplots().set_title("warm-up 0.5")
-    fig.savefig(io.BytesIO(), format="png")
 
 
 def _unit_label(unit: str, suffix: str) -> str:
@@ -240,9 +231,11 @@ def plot_collateral(path: Path, names, collateral, cash, unit: str) -> str:
     fig = Figure(figsize=(max(6.5, 0.9 * n + 2.5), 4.4), dpi=DPI)
     ax = fig.subplots()
     w = 0.38
-    ax.bar(x - w / 2, C / div, w, color="tab:red", label="collateral to lock")
+    bars = ax.bar(x - w / 2, C / div, w, color="tab:red", label="collateral to lock")
+    ax.bar_label(bars, labels=[f"{c / div:,.3g}" for c in C], fontsize=7, padding=2)
     ax.bar(x + w / 2, t / div, w, color="tab:purple", alpha=0.8,
            label="cash (+ received, − paid)")
+    ax.margins(y=0.12)
     ax.axhline(0, color="black", lw=0.8)
     ax.set_xticks(x, names, rotation=30, ha="right", fontsize=8)
     ax.set_ylabel(_unit_label(unit, suffix))

@@ -220,6 +220,16 @@ def _describe_value(key: str, value) -> str:
     return f"{key} {value}"
 
 
+def _as_written(agent: dict, table: dict) -> dict:
+    """The utility's description, saying "reference" where the pool file gave no prior."""
+    desc = dict(agent["utility"]) if isinstance(agent["utility"], dict) else agent["utility"]
+    written = table.get("utility") if isinstance(table.get("utility"), dict) else None
+    if isinstance(desc, dict) and written is not None and "prior" not in written \
+            and desc.get("prior") == "own":
+        desc["prior"] = "reference (the scenarios' probabilities)"
+    return desc
+
+
 def _plain(x: float) -> str:
     """``1000000.0`` -> ``1,000,000``; ``0.25`` -> ``0.25``."""
     if float(x).is_integer() and abs(x) < 1e15:
@@ -233,8 +243,10 @@ def _beliefs(doc: dict, fmt: _Money) -> str:
     for a in doc["agents"]:
         prior = f"[{a['worst_case_prior']}]({a['worst_case_prior']})" \
             if a.get("worst_case_prior") else ""
-        who = str((a.get("pool_file") or {}).get("description") or "").replace("|", "/")
-        rows.append(f"| {a['name']} | {who} | {describe_utility(a['utility'])} | {prior} |")
+        table = a.get("pool_file") or {}
+        who = str(table.get("description") or "").replace("|", "/")
+        rows.append(f"| {a['name']} | {who} | {describe_utility(_as_written(a, table))} | "
+                    f"{prior} |")
     return "\n".join(rows)
 
 

@@ -21,7 +21,6 @@ import hashlib
 import json
 import shutil
 import time
-from concurrent.futures import BrokenExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,7 +74,7 @@ class SubPoolPicture:
 
 
 def write_run(result, spec, out_dir: Path, *, subpool: SubPoolPicture | None = None,
-              timings: dict | None = None, progress=None, executor=None) -> dict:
+              timings: dict | None = None, progress=None) -> dict:
     """Write every file of a run into ``out_dir`` (which must exist and be empty).
 
     Parameters
@@ -90,10 +89,6 @@ def write_run(result, spec, out_dir: Path, *, subpool: SubPoolPicture | None = N
         mechanism's own timings and the writing steps are added.
     progress : callable, optional
         ``progress(step, fraction)`` after each file.
-    executor : concurrent.futures.Executor, optional
-        Where the largest figure is drawn while this process draws the others
-        (a process pool started early hides matplotlib's start-up); without it,
-        or if its worker died, every figure is drawn here.
 
     Returns
     -------
@@ -111,10 +106,7 @@ def write_run(result, spec, out_dir: Path, *, subpool: SubPoolPicture | None = N
             ("schedules", _schedules_job), ("figures", _figures_job)]
     for k, (name, job) in enumerate(jobs):
         start = time.perf_counter()
-        if job is _figures_job:
-            job(result, spec, out_dir, files, subpool, executor)
-        else:
-            job(result, spec, out_dir, files, subpool)
+        job(result, spec, out_dir, files, subpool)
         clock[f"write.{name}"] = time.perf_counter() - start
         step(name, (k + 1) / (len(jobs) + 1))
     return _write_documents(result, spec, out_dir, files, clock, step, begin)
@@ -189,14 +181,14 @@ def _schedules_job(result, spec, out_dir, files, subpool) -> None:
         files["schedules"][k] = rel
 
 
-def _figures_job(result, spec, out_dir, files, subpool, executor=None) -> None:
+def _figures_job(result, spec, out_dir, files, subpool) -> None:
     fig_dir = out_dir / "figures"
     fig_dir.mkdir()
     pool, unit = result.pool, result.pool.money
-    losses = (fig_dir / "losses.png", pool.names, np.asarray(pool.positions),
-              np.asarray(result.efficient.allocation), np.asarray(result.cash), unit)
-    pending = _submit(executor, _figures.plot_losses, losses)
     captions = {}
+    captions["figures/losses.png"] = _figures.plot_losses(
+        fig_dir / "losses.png", pool.names, pool.positions, result.efficient.allocation,
+        result.cash, unit)
     if subpool is not None:
         note = (f"Sub-pool welfare {subpool.welfare:,.6g} {unit}, certified upper bound "
                 f"{subpool.upper_bound:,.6g} {unit} ({subpool.method}).")
@@ -209,30 +201,8 @@ def _figures_job(result, spec, out_dir, files, subpool, executor=None) -> None:
         result.surplus.value / pool.n, unit, result.surplus.stderr)
     captions["figures/collateral.png"] = _figures.plot_collateral(
         fig_dir / "collateral.png", pool.names, result.collateral, result.cash, unit)
-    captions = {"figures/losses.png": _collect(pending, _figures.plot_losses, losses),
-                **captions}
     files["figures"] = list(captions)
     files["_captions"] = captions
-
-
-def _submit(executor, func, args):
-    """Start ``func(*args)`` on the executor; ``None`` when there is none or it is broken."""
-    if executor is None:
-        return None
-    try:
-        return executor.submit(func, *args)
-    except (RuntimeError, BrokenExecutor):
-        return None
-
-
-def _collect(pending, func, args):
-    """The result of a submitted call, or the call made here if the worker could not run it."""
-    if pending is None:
-        return func(*args)
-    try:
-        return pending.result()
-    except BrokenExecutor:
-        return func(*args)
 
 
 def copy_inputs(spec, out_dir: Path) -> dict:
