@@ -625,14 +625,16 @@ def _identity_rows(result, tol: float) -> list[dict]:
 def _comparison_text(rows: list[dict], ok: bool, spec, surplus: dict) -> str:
     pool = spec.pool
     lines = [f"three farmers: {pool.n} entropic members with one prior, {pool.m} states "
-             f"(closed form of MECHANISM.md §4, the paper's Example 1); amounts in {pool.money}",
+             "(closed form of docs/spec/MECHANISM.md §4, the paper's Example 1); "
+             f"amounts in {pool.money}",
              "",
              f"{'quantity':<40} {'closed form':>16} {'riskshare':>16} {'difference':>11}"]
     for r in rows:
         lines.append(f"{r['quantity']:<40} {r['closed_form']:>16,.6f} {r['computed']:>16,.6f} "
                      f"{r['difference']:>11.2e}")
     lines += ["", f"surplus S = {surplus['value']:,.4f} ± {surplus['stderr']:.2g} (∫U dμ has no "
-              "closed form; the last rows check the identities of spec §9 with this S)",
+              "closed form; the last rows check the identities of "
+              "docs/spec/MECHANISM.md §9 with this S)",
               "agree within tolerance" if ok else "DISAGREE beyond tolerance"]
     return "\n".join(lines)
 

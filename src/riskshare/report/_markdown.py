@@ -87,10 +87,21 @@ def _header(doc: dict, fmt: _Money) -> str:
         f"{fmt(-agg['worst'])} (scenario {agg['worst_scenario']}); "
         f"scenarios with no loss: {agg['zero_scenarios']:,}.",
         _efficiency_line(eff, doc["money"]["unit"]),
-        f"- Surplus created by pooling (over a split drawn at random): "
-        f"{fmt(doc['surplus']['value'])} ± {fmt(doc['surplus']['stderr'])} (standard error); "
-        f"each member receives an equal share of it, {fmt(doc['surplus']['value'] / pool['n'])}.",
+        f"- Gain from pooling over every member standing alone (total welfare of the split "
+        f"minus the sum of stand-alone values): {fmt(_pooling_gain(doc))}.",
+        f"- Surplus of the mechanism, measured against the reference measure μ (a split drawn "
+        f"at random), S = {fmt(doc['surplus']['value'])} ± {fmt(doc['surplus']['stderr'])} "
+        f"(standard error); each member receives ∫U dμ plus an equal share of S, "
+        f"{fmt(doc['surplus']['value'] / pool['n'])}.",
     ]
+    losers = [a["name"] for a in doc["agents"] if a["payoff"] < a["standalone"]]
+    if losers:
+        lines.append(
+            f"- **Below stand-alone**: {', '.join(losers)} end(s) with less than their "
+            "stand-alone value, because their value of a random split (∫U dμ) is low. "
+            "The mechanism guarantees each member ∫U dμ + S/n, not its stand-alone value; "
+            "a reference measure centred on the status quo (`[mu] kappa > 0`) moves ∫U dμ "
+            "towards the stand-alone value (docs/mechanism.md).")
     if winner:
         lines.append(f"- {winner} won the first-mover auction and moves first; order of moves: "
                      f"{', '.join(doc['order'])}.")
@@ -98,6 +109,11 @@ def _header(doc: dict, fmt: _Money) -> str:
         lines.append(f"- Fixed order of moves (no auction): {', '.join(doc['order'])}.")
     lines += ["", status]
     return "\n".join(lines)
+
+
+def _pooling_gain(doc: dict) -> float:
+    """``W(Y*) - sum_i U_i(X_i)``: what sharing adds over standing alone."""
+    return sum(a["at_efficient"] - a["standalone"] for a in doc["agents"])
 
 
 def _efficiency_line(eff: dict, unit: str) -> str:

@@ -190,6 +190,21 @@ def check_factor(factor) -> float:
     return f
 
 
+def _bind_reference(utility, P):
+    """Copy of ``utility`` with the reference probability as its prior, marked as such
+    (so descriptions say ``"reference"`` rather than ``"own"``)."""
+    bound = replace(utility, prior=np.asarray(P, float))
+    object.__setattr__(bound, "_reference_prior", True)
+    return bound
+
+
+def _prior_label(utility) -> str:
+    """``"reference"`` for a prior taken from the pool, ``"own"`` for one given."""
+    if utility.prior is None or getattr(utility, "_reference_prior", False):
+        return "reference"
+    return "own"
+
+
 def _kl(Q: np.ndarray, P: np.ndarray) -> np.ndarray:
     """Relative entropy ``KL(Q||P)``, ``+inf`` where ``Q`` charges a null state of ``P``."""
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -217,7 +232,7 @@ class Expectation(MonetaryUtility):
             object.__setattr__(self, "prior", probability_vector("expectation.prior", self.prior))
 
     def bind(self, P):
-        return self if self.prior is not None else replace(self, prior=np.asarray(P, float))
+        return self if self.prior is not None else _bind_reference(self, P)
 
     @property
     def bound(self):
@@ -261,7 +276,7 @@ class Expectation(MonetaryUtility):
         return Polytope.simplex_box(self.prior, self.prior)
 
     def describe(self):
-        return {"kind": "expectation", "prior": "own" if self.prior is not None else "reference"}
+        return {"kind": "expectation", "prior": _prior_label(self)}
 
 
 @dataclass(frozen=True)
@@ -288,7 +303,7 @@ class Entropic(MonetaryUtility):
             object.__setattr__(self, "prior", probability_vector("entropic.prior", self.prior))
 
     def bind(self, P):
-        return self if self.prior is not None else replace(self, prior=np.asarray(P, float))
+        return self if self.prior is not None else _bind_reference(self, P)
 
     @property
     def bound(self):
@@ -349,4 +364,4 @@ class Entropic(MonetaryUtility):
 
     def describe(self):
         return {"kind": "entropic", "tolerance": self.tolerance,
-                "prior": "own" if self.prior is not None else "reference"}
+                "prior": _prior_label(self)}

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import special
@@ -46,8 +46,10 @@ from .._validate import finite_array, probability_vector
 from ._base import (
     PENALTY_TOL,
     MonetaryUtility,
+    _bind_reference,
     _off_simplex,
     _prior_batch,
+    _prior_label,
     check_factor,
     check_metric,
     density_ratio,
@@ -361,7 +363,7 @@ class Distortion(MonetaryUtility):
             object.__setattr__(self, "prior", probability_vector("distortion.prior", self.prior))
 
     def bind(self, P):
-        return self if self.prior is not None else replace(self, prior=np.asarray(P, float))
+        return self if self.prior is not None else _bind_reference(self, P)
 
     @property
     def bound(self):
@@ -442,4 +444,4 @@ class Distortion(MonetaryUtility):
 
     def describe(self):
         return {"kind": "distortion", "g": self.g.describe(),
-                "prior": "own" if self.prior is not None else "reference"}
+                "prior": _prior_label(self)}

@@ -14,7 +14,7 @@ penalty is the indicator of ``{R : 0 <= R <= Q/α, Σ R = 1}``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -23,8 +23,10 @@ from .._validate import probability_vector
 from ._base import (
     PENALTY_TOL,
     MonetaryUtility,
+    _bind_reference,
     _off_simplex,
     _prior_batch,
+    _prior_label,
     check_factor,
     check_metric,
     density_ratio,
@@ -125,7 +127,7 @@ class ExpectedShortfall(MonetaryUtility):
                                probability_vector("expected_shortfall.prior", self.prior))
 
     def bind(self, P):
-        return self if self.prior is not None else replace(self, prior=np.asarray(P, float))
+        return self if self.prior is not None else _bind_reference(self, P)
 
     @property
     def bound(self):
@@ -183,5 +185,5 @@ class ExpectedShortfall(MonetaryUtility):
 
     def describe(self):
         return {"kind": "expected_shortfall", "level": self.level,
-                "prior": "own" if self.prior is not None else "reference"}
+                "prior": _prior_label(self)}
 
