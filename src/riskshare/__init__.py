@@ -14,8 +14,8 @@ The public names are collected here; the modules behind them are
 from ._errors import *  # noqa: F401,F403
 from .auction import run_auction
 from .efficiency import certify, maximise_welfare
-from .menus import ComonotoneMenu, FiniteMenu, SignMenu, make_menu
 from .mechanism import MechanismResult, MechanismSettings, run_mechanism
+from .menus import ComonotoneMenu, FiniteMenu, SignMenu, make_menu
 from .pool import Pool
 from .settlement import settle, settlement_plan
 from .utilities import (
@@ -37,3 +37,34 @@ from .utilities import (
 )
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "Pool",
+    "SignMenu",
+    "ComonotoneMenu",
+    "FiniteMenu",
+    "make_menu",
+    "MonetaryUtility",
+    "Expectation",
+    "Entropic",
+    "ExpectedShortfall",
+    "Distortion",
+    "PowerDistortion",
+    "WangDistortion",
+    "TableDistortion",
+    "MaxMin",
+    "FinitePriors",
+    "IntervalSet",
+    "Contamination",
+    "DensityBand",
+    "IndependentEvents",
+    "KLBall",
+    "maximise_welfare",
+    "certify",
+    "MechanismSettings",
+    "MechanismResult",
+    "run_mechanism",
+    "run_auction",
+    "settlement_plan",
+    "settle",
+]

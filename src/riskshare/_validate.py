@@ -14,7 +14,8 @@ def finite_array(field: str, value, ndim: int | None = None, shape=None) -> np.n
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError) as exc:
-        raise ShapeError(field, value, "expected numbers", "give a list or array of numbers") from exc
+        raise ShapeError(field, value, "expected numbers",
+                         "give a list or array of numbers") from exc
     if ndim is not None and arr.ndim != ndim:
         raise ShapeError(field, arr.shape, f"expected a {ndim}-dimensional array",
                          f"give an array with {ndim} axes")

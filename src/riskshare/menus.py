@@ -236,7 +236,6 @@ class ComonotoneMenu(BlockMenu):
 
     def marginal_values(self, Q) -> np.ndarray:
         Q = np.asarray(Q, dtype=float)
-        lead = Q.shape[:-1]
         w = self.block_scale
         # mass of states at or beyond each level: tail[k] = Q(level >= k)
         loss_mass = _level_mass(Q, self._loss_level, self._n_loss)
