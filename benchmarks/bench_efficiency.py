@@ -222,6 +222,7 @@ def job(family, n, m, solver, limit, reference=None) -> dict:
 
 # ----------------------------------------------------------------------------- report
 def main(argv=None) -> int:
+    global BLAS_THREADS
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="skip (1000, 1e5)")
     parser.add_argument("--sizes", default=None, help="e.g. 10x1000,100x10000")
@@ -229,8 +230,11 @@ def main(argv=None) -> int:
     parser.add_argument("--solvers", default=",".join(SOLVERS))
     parser.add_argument("--limit", type=float, default=600.0, help="seconds per baseline run")
     parser.add_argument("--json", default=None, help="write the results to this file")
+    parser.add_argument("--blas-threads", default="1",
+                        help="OPENBLAS_NUM_THREADS of every run (default 1)")
     parser.add_argument("--one", nargs=6, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    BLAS_THREADS = str(args.blas_threads)
     if args.one:
         family, n, m, solver, limit, ref = args.one
         one(family, int(n), int(m), solver, float(limit), ref)

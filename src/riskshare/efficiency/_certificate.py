@@ -26,7 +26,7 @@ import numpy as np
 from scipy import sparse
 
 from .._errors import ShapeError
-from ..menus import BlockMenu, FiniteMenu, Menu
+from ..menus import BlockMenu, FiniteMenu, Menu, SignMenu
 from ..utilities import MonetaryUtility
 from ..utilities._base import PENALTY_TOL
 from ._agents import box_bounds, check_utilities, check_weights, classify
@@ -85,7 +85,30 @@ def certify(utilities, menu: Menu, Y, Q, *, weights=None) -> Certificate:
     gap = upper - welfare
     return Certificate(welfare, float(upper), float(gap), relative(gap, welfare, scale),
                        scale, float(menu_gap), residuals, in_domain, moved, values, penalties,
-                       priors, bool(menu.contains(Y)))
+                       priors, _in_menu(menu, Y))
+
+
+def _in_menu(menu: Menu, Y: np.ndarray, tol: float = 1e-9) -> bool:
+    """``menu.contains(Y)``; for the sign-constrained menu the same test state-chunk by
+    state-chunk (``Y_i(ω) = s_i(ω) X(ω)`` with shares in [0, 1] summing to one, zero
+    where ``X(ω) = 0``), which keeps the memory to a slice of ``Y``."""
+    if not isinstance(menu, SignMenu):
+        return bool(menu.contains(Y, tol))
+    X = menu.aggregate
+    size = max(1.0, float(np.max(np.abs(X), initial=0.0)))
+    step = max(1, 2 ** 22 // max(1, Y.shape[0]))
+    for start in range(0, X.size, step):
+        x = X[start:start + step]
+        y = Y[:, start:start + step]
+        if np.max(np.abs(y.sum(axis=0) - x), initial=0.0) > tol * size:
+            return False
+        if np.max(np.abs(y[:, x == 0]), initial=0.0) > tol * size:
+            return False
+        live = x != 0
+        s = y[:, live] / x[live]
+        if s.size and (s.min() < -tol or s.max() > 1 + tol):
+            return False
+    return True
 
 
 def relative(gap: float, welfare: float, scale: float) -> float:

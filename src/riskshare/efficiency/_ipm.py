@@ -286,9 +286,9 @@ def _max_step(d: _Data, f: _Factor, state, step) -> float:
     """Largest step in [0, 1] keeping every positive quantity positive."""
     Q, v, g, s, a, b, c, lam, zeta, eta, z = state
     dQ, dv, dg, ds, da, db, dc, dlam, dzeta, deta, dz = step
-    checks = [(eta, deta, 0.0), (z, dz, 0.0), (g, dg, d.pair_pad), (f.gl, dQ, d.box_pad), (f.gh, -dQ, d.box_pad),
-              (Q, dQ, d.ent_pad), (s, ds, d.pair_pad), (a, da, d.box_pad), (b, db, d.box_pad),
-              (lam, dlam, 0.0), (zeta, dzeta, 0.0)]
+    checks = [(eta, deta, 0.0), (z, dz, 0.0), (g, dg, d.pair_pad), (f.gl, dQ, d.box_pad),
+              (f.gh, -dQ, d.box_pad), (Q, dQ, d.ent_pad), (s, ds, d.pair_pad),
+              (a, da, d.box_pad), (b, db, d.box_pad), (lam, dlam, 0.0), (zeta, dzeta, 0.0)]
     limit = 1.0
     with np.errstate(over="ignore", divide="ignore"):
         for value, delta, pad in checks:
@@ -309,7 +309,7 @@ def _complementarity(d: _Data, state) -> float:
 
 
 def ipm_solve(problem: SeparableProblem, *, target: float, scale: float,
-              time_limit: float | None = None, max_iter: int = 300,
+              time_limit: float | None = None, max_iter: int = 400,
               check=None) -> SeparableSolution:
     """Mehrotra predictor-corrector; see the module docstring.
 
@@ -335,11 +335,9 @@ def ipm_solve(problem: SeparableProblem, *, target: float, scale: float,
         if time_limit is not None and time.perf_counter() - start > time_limit:
             status = "time limit"
             break
-        new = _iterate(d, state, res, total / d.count)
-        if not all(np.all(np.isfinite(x)) for x in new):
+        if not _iterate(d, state, res, total / d.count):
             status = "numerical limit"
             break
-        state = new
     Y, Q = _extract(d, state)
     seconds = time.perf_counter() - start
     r4 = _residuals(d, state)[3]
@@ -354,14 +352,14 @@ def _done(res, total: float, money: float, target: float) -> bool:
     return total <= 0.5 * target * money and feas <= 1e-9
 
 
-def _iterate(d: _Data, state, res, mu: float):
-    """One Mehrotra predictor-corrector step."""
+def _iterate(d: _Data, state, res, mu: float) -> bool:
+    """One Mehrotra predictor-corrector step, in place; ``False`` (and ``state``
+    untouched) when the step is not finite."""
     f = _Factor(d, state)
     p1, p2, p3, p4, p5 = _products(d, state)
     aff = _direction(d, f, state, res, (-p1, -p2, -p3, -p4, -p5))
     t_aff = _max_step(d, f, state, aff)
-    trial = [x + t_aff * dx for x, dx in zip(state, aff, strict=True)]
-    mu_aff = _complementarity(d, trial) / d.count
+    mu_aff = _trial_complementarity(d, state, aff, t_aff) / d.count
     sigma = min(1.0, (mu_aff / max(mu, 1e-300)) ** 3)
     dQ, dv, dg, ds, da, db, dc, dlam, dzeta, deta, dz = aff
     target = sigma * mu
@@ -370,7 +368,24 @@ def _iterate(d: _Data, state, res, mu: float):
           target - p5 - deta * dz)
     step = _direction(d, f, state, res, ks)
     t = min(1.0, _STEP * _max_step(d, f, state, step))
-    return [x + t * dx for x, dx in zip(state, step, strict=True)]
+    if not (np.isfinite(t) and all(np.isfinite(dx).all() for dx in step)):
+        return False
+    for x, dx in zip(state, step, strict=True):
+        x += t * dx
+    return True
+
+
+def _trial_complementarity(d: _Data, state, step, t: float) -> float:
+    """Complementarity at ``state + t step``, from dot products (no trial state built)."""
+    Q, v, g, s, a, b, c, lam, zeta, eta, z = state
+    dQ, dv, dg, ds, da, db, dc, dlam, dzeta, deta, dz = step
+    pairs = ((s, g, ds, dg), (a, Q - d.lo, da, dQ), (b, d.hi - Q, db, -dQ),
+             (lam, zeta, dlam, dzeta), (eta, z, deta, dz))
+    total = 0.0
+    for x, y, dx, dy in pairs:
+        x, y, dx, dy = (np.ravel(arr) for arr in (x, y, dx, dy))
+        total += float(x @ y + t * (x @ dy + y @ dx) + t * t * (dx @ dy))
+    return total
 
 
 def _extract(d: _Data, state):

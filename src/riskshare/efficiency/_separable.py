@@ -48,6 +48,7 @@ THETA_MAX = 700.0
 _MAX_INNER = 120
 _CHUNK_CELLS = 2 ** 20
 _CACHE_CELLS = 60_000_000
+_SINGLE_AGENTS = 200
 
 
 def _sigmoid(u):
@@ -423,14 +424,18 @@ def _chunk_objective(prm, parts, pri, args) -> float:
 
 
 def _schur_block(interior: np.ndarray, theta: np.ndarray, dsum: np.ndarray) -> np.ndarray:
-    """``sum_ω (ν_ω / E_ω) b_ω b_ω^T`` over the unpinned states of a chunk."""
+    """``sum_ω (ν_ω / E_ω) b_ω b_ω^T`` over the unpinned states of a chunk.
+
+    With many agents the product is taken in single precision: it only steers the
+    Newton direction (gradient, line search and stopping test stay in double)."""
     E = -dsum
     use = np.isfinite(E) & (E > 0)
     if not np.any(use):
         return 0.0
-    B = interior[:, use].astype(float)
-    v = np.exp(theta[use]) / E[use]
-    return (B * v) @ B.T
+    dtype = np.float32 if interior.shape[0] >= _SINGLE_AGENTS else float
+    B = interior[:, use].astype(dtype)
+    v = (np.exp(theta[use]) / E[use]).astype(dtype)
+    return ((B * v) @ B.T).astype(float)
 
 
 def newton_solve(problem: SeparableProblem, *, target: float, scale: float,

@@ -9,7 +9,9 @@ Methods (``method="auto"`` picks the first that applies):
 * ``"greedy"``: sign menu, losses only, every agent an expectation or a box with
   ``lo = 0`` (expected shortfall): a closed-form fill (:mod:`._separable`);
 * ``"newton"``: sign menu, entropic and expectation agents: Newton's method on the
-  ``n`` cash levels with one water-filling per state (:mod:`._separable`);
+  ``n`` cash levels with one water-filling per state (:mod:`._separable`); with box
+  agents too when asked for by name (their kinks are smoothed and the smoothing is
+  decreased in stages, much slower than ``"ipm"`` on such pools);
 * ``"ipm"``: sign menu, any mix of expectation, box (expected shortfall, interval,
   density band, contamination), entropic and KL-ball agents: a primal-dual
   interior-point method whose Newton systems reduce to ``n x n`` (:mod:`._ipm`); other
@@ -97,6 +99,7 @@ def maximise_welfare(utilities, menu: Menu, *, weights=None, method: str = "auto
     Y, Q, status, iterations, message = _run(chosen, us, kinds, menu, w, rtol, scale,
                                              time_limit)
     cert = certify(us, menu, Y, Q, weights=w)
+    del Q
     shares = menu.shares(Y)
     uniqueness, ties = classify_block_optimum(us, menu, Y, shares, cert.priors, w,
                                               cert.welfare, scale)
@@ -121,18 +124,22 @@ def _choose(us, kinds, menu: BlockMenu, w: np.ndarray, method: str) -> str:
     """The method for a block menu (see the module docstring)."""
     sign = isinstance(menu, SignMenu)
     separable = sign and all(k.kind in ("linear", "box", "entropic") for k in kinds)
+    boxes = False
     options = []
     if separable:
         problem = SeparableProblem(kinds, np.maximum(w, 0.0), menu.aggregate)
         if greedy_applies(problem) and np.all(w > 0):
             options.append("greedy")
-        if not any(k.kind == "box" for k in kinds):
+        boxes = any(k.kind == "box" for k in kinds)
+        if not boxes:
             options.append("newton")
     general = [u for u, k in zip(us, kinds, strict=True) if k.kind == "general"]
     smooth_general = any(not u.polyhedral for u in general)
     small = menu.n * menu.m <= 50_000
     if sign and np.all(w > 0) and menu.n_blocks > 0 and not (smooth_general and small):
         options.append("ipm")
+    if separable and boxes:
+        options.append("newton")     # smoothed boxes: available on request, slower
     if barrier_applies(us, menu, w):
         options.append("barrier")
     options.append("lp")
@@ -216,7 +223,8 @@ def _ipm_columns(us, kinds, menu, w, rtol, scale, time_limit,
         _collect(us, general, columns, Y)
     best_Y, best_W, best_Q, gap, rounds = None, -np.inf, None, np.inf, 0
     status = "iteration limit"
-    for rounds in range(1, max_rounds + 1):
+    for count in range(1, max_rounds + 1):
+        rounds = count
         trial = list(kinds)
         for i in general:
             C = np.array([q for q, _ in columns[i]])

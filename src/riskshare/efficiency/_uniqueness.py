@@ -49,11 +49,7 @@ def classify_block_optimum(utilities, menu: BlockMenu, Y, shares, Q, w, welfare:
     """``(uniqueness, ties)`` for an optimum of a block menu (rule in the docstring)."""
     if menu.n_blocks == 0:
         return "point", ()
-    V = menu.marginal_values(Q) * w[:, None]
-    best = V.max(axis=0)
-    typical = np.max(w, initial=0.0) * np.abs(menu.block_scale) / menu.m
-    tol = _TIE * np.maximum(np.abs(V).max(axis=0), typical) + 1e-300
-    tied = V >= best - tol
+    tied = _tie_sets(menu, Q, w)
     if np.all(tied.sum(axis=0) <= 1):
         return "point", ()
     faces = _face_moves(utilities, menu, Y, shares, tied, w, welfare, scale)
@@ -63,6 +59,25 @@ def classify_block_optimum(utilities, menu: BlockMenu, Y, shares, Q, w, welfare:
     if _cash_moves(menu, Y, tied, w, scale):
         return "up to cash", ()
     return "point", ()
+
+
+def _tie_sets(menu: BlockMenu, Q, w) -> np.ndarray:
+    """``T_b`` as an (n, B) boolean array, computed agent-chunk by agent-chunk."""
+    n, B = menu.n, menu.n_blocks
+    step = max(1, 2 ** 22 // max(1, B))
+    best = np.full(B, -np.inf)
+    largest = np.zeros(B)
+    for s in range(0, n, step):
+        V = menu.marginal_values(Q[s:s + step]) * w[s:s + step, None]
+        best = np.maximum(best, V.max(axis=0))
+        largest = np.maximum(largest, np.abs(V).max(axis=0))
+    typical = np.max(w, initial=0.0) * np.abs(menu.block_scale) / menu.m
+    tol = _TIE * np.maximum(largest, typical) + 1e-300
+    tied = np.empty((n, B), bool)
+    for s in range(0, n, step):
+        V = menu.marginal_values(Q[s:s + step]) * w[s:s + step, None]
+        tied[s:s + step] = V >= best - tol
+    return tied
 
 
 def _face_moves(utilities, menu, Y, shares, tied, w, welfare, scale):
