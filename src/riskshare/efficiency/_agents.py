@@ -39,6 +39,19 @@ class AgentKind:
     tolerance: float = 0.0         # entropic gamma, or the KL ball's radius
 
 
+_ZEROS: dict[int, np.ndarray] = {}
+
+
+def _zeros(m: int) -> np.ndarray:
+    """One shared read-only zero vector per length (expected-shortfall pools have
+    ``lo = 0`` for every agent)."""
+    if m not in _ZEROS:
+        z = np.zeros(m)
+        z.setflags(write=False)
+        _ZEROS[m] = z
+    return _ZEROS[m]
+
+
 def box_bounds(poly) -> tuple[np.ndarray, np.ndarray] | None:
     """``(lo, hi)`` when the polytope is ``{lo <= Q <= hi, sum Q = 1}`` without lift."""
     if poly is None or poly.n_vars != poly.m or poly.A_ub.shape[0] != 0:
@@ -48,7 +61,8 @@ def box_bounds(poly) -> tuple[np.ndarray, np.ndarray] | None:
     row = poly.A_eq.toarray().ravel()
     if not np.all(row == 1.0):
         return None
-    lo = np.maximum(np.asarray(poly.lb, float), 0.0)
+    lo = np.asarray(poly.lb, float)
+    lo = np.maximum(lo, 0.0) if np.any(lo > 0) else _zeros(poly.m)
     hi = np.minimum(np.asarray(poly.ub, float), 1.0)
     if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
         return None

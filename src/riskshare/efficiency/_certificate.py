@@ -36,7 +36,7 @@ from ._results import Certificate
 __all__ = ["certify", "welfare_scale", "repair_prior", "relative"]
 
 
-def certify(utilities, menu: Menu, Y, Q, *, weights=None) -> Certificate:
+def certify(utilities, menu: Menu, Y, Q, *, weights=None, _reuse: bool = False) -> Certificate:
     """Certify an allocation: ``W(Y) <= W* <= upper_bound``.
 
     Parameters
@@ -68,7 +68,7 @@ def certify(utilities, menu: Menu, Y, Q, *, weights=None) -> Certificate:
     Q = _matrix("Q", Q, n, m)
 
     values = np.array([float(u.value(Y[i])) for i, u in enumerate(us)])
-    priors, penalties, in_domain, moved = _repair_all(us, Q, Y)
+    priors, penalties, in_domain, moved = _repair_all(us, Q, Y, reuse=_reuse)
     linear = np.einsum("im,im->i", priors, Y)
     residuals = penalties - (values - linear)
 
@@ -141,8 +141,12 @@ def _block_maxima(menu: BlockMenu, priors: np.ndarray, w: np.ndarray) -> float:
     """``sum_b max_i w_i <Q_i, e_b>`` (0 when the menu has no blocks)."""
     if menu.n_blocks == 0:
         return 0.0
-    values = menu.marginal_values(priors) * w[:, None]
-    return float(values.max(axis=0).sum())
+    best = np.full(menu.n_blocks, -np.inf)
+    step = max(1, 2 ** 22 // max(1, menu.n_blocks))
+    for s in range(0, menu.n, step):
+        values = menu.marginal_values(priors[s:s + step]) * w[s:s + step, None]
+        best = np.maximum(best, values.max(axis=0))
+    return float(best.sum())
 
 
 def _finite_bound(us, menu: FiniteMenu, w: np.ndarray) -> float:
@@ -154,15 +158,18 @@ def _finite_bound(us, menu: FiniteMenu, w: np.ndarray) -> float:
     return float(totals.max())
 
 
-def _repair_all(us, Q: np.ndarray, Y: np.ndarray):
+def _repair_all(us, Q: np.ndarray, Y: np.ndarray, reuse: bool = False):
+    """Repaired priors, row by row; ``reuse`` writes them over ``Q`` (a caller that
+    owns ``Q`` and no longer needs it saves an ``(n, m)`` array)."""
     n, m = Q.shape
-    priors = np.empty((n, m))
+    priors = Q if reuse else np.empty((n, m))
     penalties = np.empty(n)
     in_domain = np.zeros(n, dtype=bool)
     moved = np.empty(n)
     for i, u in enumerate(us):
-        priors[i], penalties[i], in_domain[i] = repair_prior(u, Q[i], Y[i])
-        moved[i] = float(np.max(np.abs(priors[i] - Q[i]), initial=0.0))
+        row, penalties[i], in_domain[i] = repair_prior(u, Q[i], Y[i])
+        moved[i] = float(np.max(np.abs(row - Q[i]), initial=0.0))
+        priors[i] = row
     return priors, penalties, in_domain, moved
 
 

@@ -583,13 +583,20 @@ def _assemble(problem: SeparableProblem, c, tau, theta):
 
 
 def _onto_menu(Y: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Shares ``y / x`` clipped to [0, 1] and renormalised in every state."""
-    out = np.zeros_like(Y)
-    block = x != 0
-    S = np.clip(Y[:, block] / x[block], 0.0, 1.0)
-    total = S.sum(axis=0)
-    bad = total <= 0
-    S[:, bad] = 1.0 / Y.shape[0]
-    total[bad] = 1.0
-    out[:, block] = S / total * x[block]
-    return out
+    """Shares ``y / x`` clipped to [0, 1] and renormalised in every state (in place,
+    state-chunk by state-chunk)."""
+    n, m = Y.shape
+    step = max(1, 2 ** 22 // max(1, n))
+    for start in range(0, m, step):
+        sl = slice(start, min(m, start + step))
+        xs = x[sl]
+        block = xs != 0
+        S = np.clip(Y[:, sl][:, block] / xs[block], 0.0, 1.0)
+        total = S.sum(axis=0)
+        bad = total <= 0
+        S[:, bad] = 1.0 / n
+        total[bad] = 1.0
+        chunk = np.zeros((n, xs.size))
+        chunk[:, block] = S / total * xs[block]
+        Y[:, sl] = chunk
+    return Y

@@ -98,7 +98,7 @@ def maximise_welfare(utilities, menu: Menu, *, weights=None, method: str = "auto
     scale = welfare_scale(us, menu, w)
     Y, Q, status, iterations, message = _run(chosen, us, kinds, menu, w, rtol, scale,
                                              time_limit)
-    cert = certify(us, menu, Y, Q, weights=w)
+    cert = certify(us, menu, Y, Q, weights=w, _reuse=True)
     del Q
     shares = menu.shares(Y)
     uniqueness, ties = classify_block_optimum(us, menu, Y, shares, cert.priors, w,
