@@ -218,18 +218,8 @@ def _off_simplex(Q: np.ndarray, tol: float = PENALTY_TOL) -> np.ndarray:
     return (np.any(Q < -tol, axis=-1)) | (np.abs(Q.sum(axis=-1) - 1) > tol * Q.shape[-1])
 
 
-@dataclass(frozen=True)
-class Expectation(MonetaryUtility):
-    """``U(Y) = E_Q[Y]`` under the agent's prior ``Q`` (default: reference ``P``)."""
-
-    prior: np.ndarray | None = None
-    smooth = False
-    polyhedral = True
-    name = "expectation"
-
-    def __post_init__(self):
-        if self.prior is not None:
-            object.__setattr__(self, "prior", probability_vector("expectation.prior", self.prior))
+class _SinglePrior:
+    """``bind``/``bound``/``prior_vector`` for families with one optional ``prior``."""
 
     def bind(self, P):
         return self if self.prior is not None else _bind_reference(self, P)
@@ -241,6 +231,20 @@ class Expectation(MonetaryUtility):
     def prior_vector(self):
         self._check_bound()
         return self.prior
+
+
+@dataclass(frozen=True)
+class Expectation(_SinglePrior, MonetaryUtility):
+    """``U(Y) = E_Q[Y]`` under the agent's prior ``Q`` (default: reference ``P``)."""
+
+    prior: np.ndarray | None = None
+    smooth = False
+    polyhedral = True
+    name = "expectation"
+
+    def __post_init__(self):
+        if self.prior is not None:
+            object.__setattr__(self, "prior", probability_vector("expectation.prior", self.prior))
 
     def value(self, Y):
         return self._payoffs(Y) @ self.prior
@@ -280,7 +284,7 @@ class Expectation(MonetaryUtility):
 
 
 @dataclass(frozen=True)
-class Entropic(MonetaryUtility):
+class Entropic(_SinglePrior, MonetaryUtility):
     """Entropic utility ``U(Y) = -γ log E_Q[exp(-Y/γ)]`` with tolerance ``γ > 0``.
 
     The supergradient is the tilted prior ``Q e^{-Y/γ} / E_Q[e^{-Y/γ}]`` and the
@@ -301,17 +305,6 @@ class Entropic(MonetaryUtility):
         object.__setattr__(self, "tolerance", g)
         if self.prior is not None:
             object.__setattr__(self, "prior", probability_vector("entropic.prior", self.prior))
-
-    def bind(self, P):
-        return self if self.prior is not None else _bind_reference(self, P)
-
-    @property
-    def bound(self):
-        return self.prior is not None
-
-    def prior_vector(self):
-        self._check_bound()
-        return self.prior
 
     def _log_weights(self, Y):
         Y = self._payoffs(Y)

@@ -46,10 +46,10 @@ from .._validate import finite_array, probability_vector
 from ._base import (
     PENALTY_TOL,
     MonetaryUtility,
-    _bind_reference,
     _off_simplex,
     _prior_batch,
     _prior_label,
+    _SinglePrior,
     check_factor,
     check_metric,
     density_ratio,
@@ -330,7 +330,7 @@ def shortfall_mixture(knots_u: np.ndarray, knots_g: np.ndarray):
 
 
 @dataclass(frozen=True, eq=False)
-class Distortion(MonetaryUtility):
+class Distortion(_SinglePrior, MonetaryUtility):
     """Distortion utility: Choquet integral of the payoff for ``g(Q0(.))``.
 
     Parameters
@@ -361,17 +361,6 @@ class Distortion(MonetaryUtility):
             object.__setattr__(self, "g", CallableDistortion(self.g))
         if self.prior is not None:
             object.__setattr__(self, "prior", probability_vector("distortion.prior", self.prior))
-
-    def bind(self, P):
-        return self if self.prior is not None else _bind_reference(self, P)
-
-    @property
-    def bound(self):
-        return self.prior is not None
-
-    def prior_vector(self):
-        self._check_bound()
-        return self.prior
 
     def _solve(self, Y, grad: bool):
         Y = self._payoffs(Y)

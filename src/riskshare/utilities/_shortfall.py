@@ -23,10 +23,10 @@ from .._validate import probability_vector
 from ._base import (
     PENALTY_TOL,
     MonetaryUtility,
-    _bind_reference,
     _off_simplex,
     _prior_batch,
     _prior_label,
+    _SinglePrior,
     check_factor,
     check_metric,
     density_ratio,
@@ -91,7 +91,7 @@ def shortfall_penalty(R: np.ndarray, Q: np.ndarray, level: float) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
-class ExpectedShortfall(MonetaryUtility):
+class ExpectedShortfall(_SinglePrior, MonetaryUtility):
     """Expected shortfall: the mean of the worst ``level``-fraction of outcomes.
 
     Parameters
@@ -125,17 +125,6 @@ class ExpectedShortfall(MonetaryUtility):
         if self.prior is not None:
             object.__setattr__(self, "prior",
                                probability_vector("expected_shortfall.prior", self.prior))
-
-    def bind(self, P):
-        return self if self.prior is not None else _bind_reference(self, P)
-
-    @property
-    def bound(self):
-        return self.prior is not None
-
-    def prior_vector(self):
-        self._check_bound()
-        return self.prior
 
     def _solve(self, Y, grad: bool):
         Y = self._payoffs(Y)
