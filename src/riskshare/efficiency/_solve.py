@@ -12,6 +12,11 @@ Methods (``method="auto"`` picks the first that applies):
   ``n`` cash levels with one water-filling per state (:mod:`._separable`); with box
   agents too when asked for by name (their kinks are smoothed and the smoothing is
   decreased in stages, much slower than ``"ipm"`` on such pools);
+* ``"active-set"``: sign menu, box and linear agents only (interval sets, density
+  bands, contamination, expected shortfall with gains): a smoothed dual in the ``n``
+  budget multipliers locates the few states whose split is in doubt, then an exact
+  LP restricted to them (:mod:`._activeset`); falls back to ``"ipm"`` if its
+  certificate does not close;
 * ``"ipm"``: sign menu, any mix of expectation, box (expected shortfall, interval,
   density band, contamination), entropic and KL-ball agents: a primal-dual
   interior-point method whose Newton systems reduce to ``n x n`` (:mod:`._ipm`); other
@@ -36,6 +41,7 @@ import numpy as np
 
 from .._errors import UnsupportedError
 from ..menus import BlockMenu, FiniteMenu, Menu, SignMenu
+from ._activeset import activeset_applies, activeset_solve
 from ._agents import AgentKind, check_utilities, check_weights, classify
 from ._barrier import barrier_applies, barrier_solve
 from ._certificate import certify, welfare_scale
@@ -53,7 +59,7 @@ from ._uniqueness import classify_block_optimum, classify_finite_optimum
 
 __all__ = ["maximise_welfare", "METHODS"]
 
-METHODS = ("auto", "enumeration", "greedy", "newton", "ipm", "barrier", "lp")
+METHODS = ("auto", "enumeration", "greedy", "newton", "active-set", "ipm", "barrier", "lp")
 
 
 def maximise_welfare(utilities, menu: Menu, *, weights=None, method: str = "auto",
@@ -133,6 +139,8 @@ def _choose(us, kinds, menu: BlockMenu, w: np.ndarray, method: str) -> str:
         boxes = any(k.kind == "box" for k in kinds)
         if not boxes:
             options.append("newton")
+        elif activeset_applies(problem):
+            options.append("active-set")
     general = [u for u, k in zip(us, kinds, strict=True) if k.kind == "general"]
     smooth_general = any(not u.polyhedral for u in general)
     small = menu.n * menu.m <= 50_000
@@ -203,6 +211,14 @@ def _separable(method, us, kinds, menu, w, rtol, scale, time_limit,
 def _separable_run(method, problem, rtol, scale, time_limit, check=None) -> SeparableSolution:
     if method == "greedy":
         return greedy_solve(problem)
+    if method == "active-set":
+        sol = activeset_solve(problem, target=0.5 * rtol, scale=scale, time_limit=time_limit)
+        if check is None or check(sol.allocation, sol.priors) <= rtol:
+            return sol
+        fallback = ipm_solve(problem, target=0.5 * rtol, scale=scale, time_limit=time_limit,
+                             check=check)
+        fallback.message = f"{sol.message}; not certified, so: {fallback.message}"
+        return fallback
     if method == "newton":
         return newton_solve(problem, target=0.1 * rtol, scale=scale, time_limit=time_limit)
     return ipm_solve(problem, target=0.5 * rtol, scale=scale, time_limit=time_limit,

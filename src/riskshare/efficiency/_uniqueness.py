@@ -105,11 +105,16 @@ def _face_moves(utilities, menu, Y, shares, tied, w, welfare, scale):
             for b in np.flatnonzero(shares[i] > 1e-9)[:_MAX_TIES]:
                 found.setdefault(int(b), set()).update((int(i), int(j)))
             break
-    if candidates and not found:
-        loss = _move_losses(utilities, menu, Y, shares, candidates, steps, w)
-        for (b, i, j), row in zip(candidates, loss, strict=True):
+    # in batches of ``cap`` pairs (a block with many tied agents gives many), stopping
+    # at the first batch with a free move
+    for start in range(0, len(candidates) if not found else 0, cap):
+        batch = candidates[start:start + cap]
+        loss = _move_losses(utilities, menu, Y, shares, batch, steps, w)
+        for (b, i, j), row in zip(batch, loss, strict=True):
             if np.any(row <= limit):
                 found.setdefault(int(b), set()).update((int(i), int(j)))
+        if found:
+            break
     return [(b, tuple(sorted(agents))) for b, agents in sorted(found.items())][:_MAX_TIES]
 
 

@@ -1,0 +1,388 @@
+r"""Exact method for pools of box and linear agents on the sign menu ("active-set").
+
+Notation as in :mod:`._separable`: agents ``i`` with weights ``w_i > 0`` and boxes
+``lo_i <= Q_i <= hi_i`` (a linear agent is the box ``lo = hi = P_i``), aggregate ``x``.
+The pricing problem (the dual of welfare maximisation) is
+
+.. math:: \min_Q \sum_ω \max_i w_i x_ω Q_{iω}
+          \quad\text{s.t.}\quad lo_i \le Q_i \le hi_i,\ \sum_ω Q_{iω} = 1 .
+
+Write ``σ_ω = min_i w_i Q_{iω}`` on the loss states (``x < 0``) and
+``τ_ω = max_i w_i Q_{iω}`` on the gain states. Agent ``i`` can meet those levels with a
+prior of total mass one exactly when
+
+.. math:: \sum_{x<0} \max(lo_{iω}, σ_ω/w_i) + \sum_{x \ge 0} lo_{iω} \le 1
+          \le \sum_{x>0} \min(hi_{iω}, τ_ω/w_i) + \sum_{x \le 0} hi_{iω},
+
+so the problem splits into a loss part in ``σ`` and a gain part in ``τ``, each of the
+form (the gain part after ``σ = -τ``, ``lo -> -hi``)
+
+.. math:: \max_σ \sum_ω L_ω σ_ω \quad\text{s.t.}\quad σ_ω \le h_ω,\
+          \sum_ω \max(\ell_{iω}, σ_ω / w_i) \le ρ_i \quad (i = 1..n)
+
+with ``L = |x| > 0`` and ``h_ω = min_i w_i u_{iω}`` (``u`` the other bound). Its dual
+in the budget multipliers ``c >= 0`` is ``D(c) = ρ·c + Σ_ω φ_ω(c)``, where
+``φ_ω(c) = max_{σ <= h_ω} L_ω σ - Σ_i c_i max(ℓ_{iω}, σ/w_i)`` is attained at one of
+the sorted breakpoints ``w_i ℓ_{iω}`` or at ``h_ω`` (the *vertices* of state ``ω``):
+the first breakpoint where ``Σ_{j active} c_j / w_j`` reaches ``L_ω``. In an optimal
+allocation every agent active in a state holds ``c_i / w_i`` of it, the agent at the
+breakpoint holds the rest up to that amount, and at ``σ = h`` the agents with
+``w_i u_{iω} = h_ω`` hold what is left. So ``c_i / w_i`` is agent ``i``'s cash level.
+
+The method has two steps.
+
+1. **Smoothed dual.** ``φ_ω`` is replaced by ``ε_ω log Σ_k exp(f_{ωk}/ε_ω)`` over its
+   vertices (values by prefix sums in the sorted order, ``O(n m)``) and ``D`` is
+   minimised over ``c >= 0`` by projected Newton steps with an exact gradient and the
+   Hessian ``Σ_ω Cov_p(a_ω)/ε_ω`` built from the vertices that carry weight; ``ε``
+   decreases in three stages. This finds ``c`` to a few digits and, for every state,
+   the few vertices that can be optimal.
+2. **Exact restricted LP.** States with a single candidate vertex are fixed there; the
+   others keep ``σ_ω`` between their lowest and highest candidate, with one variable
+   per agent whose breakpoint lies inside that range. HiGHS solves this LP (its duals
+   are ``c``); ``D(c)`` over *all* states is an upper bound and the LP's value a lower
+   bound. When they differ, the states whose best vertex at ``c`` lies outside their
+   range are widened and the LP solved again (finitely many rounds).
+
+The allocation and priors are read off ``σ, τ, c`` and certified by :func:`certify`;
+the dispatcher falls back to the interior-point method if the certificate does not
+close. Known limit: the arrays are ``n x m`` and held in memory at once (no chunking
+over states yet), about ten of them.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from scipy import sparse
+
+from ._highs import INF, new_highs
+from ._separable import SeparableProblem, SeparableSolution
+
+__all__ = ["activeset_applies", "activeset_solve"]
+
+STAGES = (3e-3, 1e-4, 1e-5)      # smoothing levels (relative to L_ω |σ|)
+CANDIDATE_WEIGHT = 1e-6         # vertices with at least this smoothed weight are kept
+HESSIAN_WEIGHT = 1e-3           # vertices with at least this weight enter the Hessian
+MAX_ROUNDS = 30                 # restricted LPs
+
+
+def activeset_applies(problem: SeparableProblem) -> bool:
+    """Every agent a box or linear, every weight positive, at least one box."""
+    return (problem.box.size > 0 and np.all(problem.w > 0)
+            and all(k.kind in ("linear", "box") for k in problem.kinds))
+
+
+class _Part:
+    """``max Σ L σ  s.t.  σ <= h,  Σ_ω max(ℓ_iω, σ_ω / w_i) <= ρ_i`` (module docstring)."""
+
+    def __init__(self, L, ell, up, rho, w):
+        n, m = ell.shape
+        self.n, self.m = n, m
+        self.L, self.ell, self.up, self.rho, self.w = L, ell, up, rho, w
+        self.h = (w[:, None] * up).min(axis=0)
+        beta = w[:, None] * ell
+        beta = np.where(beta < self.h[None, :], beta, np.inf)
+        self.order = np.argsort(beta, axis=0, kind="stable")
+        self.sb = np.take_along_axis(beta, self.order, axis=0)
+        del beta
+        self.rel = np.isfinite(self.sb)
+        self.K = self.rel.sum(axis=0)
+        self.sig = np.where(self.rel, self.sb, self.h[None, :])      # vertex k < K, then h
+        self.sl = np.take_along_axis(ell, self.order, axis=0)
+        self.sw = w[self.order]
+        self.ellsum = ell.sum(axis=1)
+        spread = np.maximum(np.abs(self.h), np.abs(self.sig[0]))
+        self.size = np.maximum(spread, 1e-12 * max(float(spread.mean()), 1e-300))
+        self.live = np.zeros(n, bool)
+        np.logical_or.at(self.live, self.order[self.rel], True)
+
+    # ---------------------------------------------------------------- exact dual
+    def vertex(self, c: np.ndarray) -> np.ndarray:
+        """The optimal vertex of every state at ``c`` (``K_ω`` means ``σ = h``)."""
+        cum = np.cumsum(np.where(self.rel, (c / self.w)[self.order], 0.0), axis=0)
+        hit = cum >= self.L[None, :]
+        k = np.where(hit.any(axis=0), hit.argmax(axis=0), self.n)
+        return np.minimum(k, self.K)
+
+    def sigma_of(self, k: np.ndarray, idx: np.ndarray | None = None) -> np.ndarray:
+        idx = np.arange(self.m) if idx is None else idx
+        s = self.sig[np.minimum(k, self.n - 1), idx]
+        return np.where(k >= self.K[idx], self.h[idx], s)
+
+    def usage(self, sigma: np.ndarray) -> np.ndarray:
+        return np.maximum(self.ell, sigma[None, :] / self.w[:, None]).sum(axis=1)
+
+    def dual(self, c: np.ndarray) -> tuple[float, np.ndarray]:
+        """``D(c)`` and the optimal vertices."""
+        k = self.vertex(c)
+        s = self.sigma_of(k)
+        return float(self.rho @ c + self.L @ s - c @ self.usage(s)), k
+
+    # ---------------------------------------------------------------- smoothed dual
+    def _terms(self, c, eps):
+        sc = np.where(self.rel, c[self.order], 0.0)
+        zero = np.zeros((1, self.m))
+        cumw = np.vstack([zero, np.cumsum(sc / self.sw, axis=0)])
+        cumcl = np.vstack([zero, np.cumsum(sc * self.sl, axis=0)])
+        sigv = np.vstack([self.sig, self.h[None, :]])
+        f = sigv * (self.L[None, :] - cumw) + cumcl
+        valid = np.arange(self.n + 1)[:, None] <= self.K[None, :]
+        f = np.where(valid, f, -np.inf)
+        fmax = f.max(axis=0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            e = np.exp((f - fmax[None, :]) / eps[None, :])
+        Z = e.sum(axis=0)
+        value = float(self.rho @ c - c @ self.ellsum + np.sum(fmax + eps * np.log(Z)))
+        return value, e / Z[None, :], sigv
+
+    def smooth_value(self, c, eps) -> float:
+        return self._terms(c, eps)[0]
+
+    def smooth_derivatives(self, c, eps):
+        """Value, gradient and Hessian of the smoothed dual, and the vertex weights."""
+        n, m = self.n, self.m
+        value, p, sigv = self._terms(c, eps)
+        R = np.cumsum(p[::-1], axis=0)[::-1][1:]                       # Σ_{k > r} p_k
+        T = np.cumsum((p * sigv)[::-1], axis=0)[::-1][1:]               # Σ_{k > r} p_k σ_k
+        mean_sorted = np.where(self.rel, T / self.sw - self.sl * R, 0.0)
+        mean = np.empty((n, m))
+        np.put_along_axis(mean, self.order, mean_sorted, axis=0)
+        grad = self.rho - self.ellsum - mean.sum(axis=1)
+        rank = np.empty((n, m), dtype=np.int64)
+        np.put_along_axis(rank, self.order, np.broadcast_to(np.arange(n)[:, None], (n, m)),
+                          axis=0)
+        kk, ww = np.nonzero(p >= HESSIAN_WEIGHT)
+        H = np.zeros((n, n))
+        step = max(1, 4_000_000 // max(n, 1))
+        for s in range(0, kk.size, step):
+            k, om = kk[s:s + step], ww[s:s + step]
+            a = np.where(rank[:, om] < k[None, :],
+                         sigv[k, om][None, :] / self.w[:, None] - self.ell[:, om], 0.0)
+            a -= mean[:, om]
+            a *= np.sqrt(p[k, om] / eps[om])[None, :]
+            H += a @ a.T
+        return value, grad, H, p
+
+
+def _smoothed_newton(part: _Part, c: np.ndarray, tau: float, final: bool,
+                     deadline: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """Projected Newton on the smoothed dual at level ``tau``; returns ``c`` and the
+    vertex weights at the last point."""
+    eps = np.maximum(tau * part.L * part.size, 1e-300)
+    stop = (1e-4 if final else 1e-2) * tau * float(part.L @ part.size)
+    live = part.live
+    p = None
+    for _ in range(40):
+        value, grad, H, p = part.smooth_derivatives(c, eps)
+        scale = max(float(c[live].mean()) if np.any(live) else 0.0, 1e-300)
+        bound = (c <= 1e-12 * scale) & (grad > 0)
+        free = np.flatnonzero(live & ~bound)
+        d = np.zeros(part.n)
+        if free.size:
+            Hf = H[np.ix_(free, free)]
+            reg = 1e-12 * max(float(np.trace(Hf)) / free.size, 1e-300)
+            Hf[np.diag_indices_from(Hf)] += reg
+            try:
+                d[free] = -np.linalg.solve(Hf, grad[free])
+            except np.linalg.LinAlgError:
+                d[free] = -np.linalg.lstsq(Hf, grad[free], rcond=None)[0]
+        if not np.all(np.isfinite(d)):
+            break
+        t, new, new_value = 1.0, c, value
+        while t > 1e-10:
+            new = np.maximum(c + t * d, 0.0)
+            new_value = part.smooth_value(new, eps)
+            if np.isfinite(new_value) and new_value <= value + 1e-4 * float(grad @ (new - c)):
+                break
+            t *= 0.5
+        decrease = value - new_value
+        if not (np.isfinite(new_value) and decrease >= 0):
+            break
+        c = new
+        if decrease <= max(1e-13 * abs(value), stop):
+            break
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+    if p is None or not final:
+        return c, p
+    return c, part._terms(c, eps)[1]
+
+
+def _restricted_lp(part: _Part, klo: np.ndarray, khi: np.ndarray):
+    """The LP with ``σ_ω`` between the vertices ``klo`` and ``khi`` (fixed where equal).
+    Returns ``σ``, the budget multipliers ``c`` and the LP's value (``Σ L σ``)."""
+    n = part.n
+    C0 = max(float(part.L.mean()), 1e-300)
+    M = float(part.m)
+    s_lo, s_hi = part.sigma_of(klo), part.sigma_of(khi)
+    tr = np.flatnonzero(khi > klo)
+    fx = np.flatnonzero(khi == klo)
+    used = np.maximum(part.ell[:, fx], s_lo[fx][None, :] / part.w[:, None]).sum(axis=1)
+    const = float(part.L[fx] @ s_lo[fx])
+    T = tr.size
+    beta = part.w[:, None] * part.ell[:, tr]
+    below = beta <= s_lo[tr][None, :]
+    inside = ~below & (beta < s_hi[tr][None, :])
+    rhs = part.rho - used - np.where(below, 0.0, part.ell[:, tr]).sum(axis=1)
+    ii, tt = np.nonzero(inside)
+    E = ii.size
+    bi, bt = np.nonzero(below)
+    rows = np.concatenate([bi, ii, n + np.arange(E), n + np.arange(E)])
+    cols = np.concatenate([bt, T + np.arange(E), tt, T + np.arange(E)])
+    vals = np.concatenate([1.0 / part.w[bi], np.ones(E), 1.0 / part.w[ii], -np.ones(E)])
+    A = sparse.csc_matrix((vals, (rows, cols)), shape=(n + E, T + E))
+    h = new_highs()
+    inf = INF
+    h.addVars(T + E, np.concatenate([s_lo[tr] * M, np.zeros(E)]),
+              np.concatenate([s_hi[tr] * M, np.full(E, inf)]))
+    h.changeColsCost(T + E, np.arange(T + E, dtype=np.int32),
+                     np.concatenate([-part.L[tr] / C0, np.zeros(E)]))
+    upper = np.concatenate([rhs * M, part.ell[ii, tr[tt]] * M])
+    Ar = A.tocsr()
+    h.addRows(n + E, np.full(n + E, -inf), upper, Ar.nnz, Ar.indptr.astype(np.int32),
+              Ar.indices.astype(np.int32), Ar.data)
+    h.run()
+    status = h.modelStatusToString(h.getModelStatus())
+    sol = h.getSolution()
+    sigma = s_lo.copy()
+    if T:
+        sigma[tr] = np.clip(np.asarray(sol.col_value)[:T] / M, s_lo[tr], s_hi[tr])
+    c = np.maximum(-np.asarray(sol.row_dual)[:n] * C0, 0.0)
+    return sigma, c, const + float(part.L[tr] @ sigma[tr]), status
+
+
+def _solve_part(part: _Part, target: float, deadline: float | None):
+    """``σ`` and ``c`` of one part; ``(σ, c, rounds, gap)``."""
+    c = np.where(part.live, float(np.median(part.L)) / max(part.n, 1), 0.0)
+    p = None
+    for j, tau in enumerate(STAGES):
+        c, p = _smoothed_newton(part, c, tau, j == len(STAGES) - 1, deadline)
+    keep = p >= CANDIDATE_WEIGHT
+    klo = keep.argmax(axis=0)
+    khi = part.n - keep[::-1].argmax(axis=0)
+    k = part.vertex(c)
+    klo, khi = np.minimum(klo, k), np.maximum(np.minimum(khi, part.K), k)
+    best = None
+    grow = 1
+    for rounds in range(1, MAX_ROUNDS + 1):
+        sigma, c_lp, value, status = _restricted_lp(part, klo, khi)
+        solved = status == "Optimal"
+        if solved:
+            bound, k = part.dual(c_lp)
+            gap = (bound - value) / max(abs(bound), abs(value), 1e-300)
+            if best is None or gap < best[3]:
+                best = (sigma, c_lp, rounds, gap)
+            if gap <= target:
+                break
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+        outside = solved and bool(np.any((k < klo) | (k > khi)))
+        if outside:
+            klo, khi = np.minimum(klo, k), np.maximum(khi, k)
+        else:
+            # no usable duals (every state fixed, or a fixed split over the budgets):
+            # give every state more room
+            klo, khi = np.maximum(klo - grow, 0), np.minimum(khi + grow, part.K)
+            grow *= 2
+    if best is None:
+        best = (sigma, np.zeros(part.n), MAX_ROUNDS, np.inf)
+    return best
+
+
+def _holdings(part: _Part, sigma: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Amounts ``>= 0`` of ``L`` held by each agent (see the module docstring)."""
+    w = part.w[:, None]
+    tol = 1e-9 * part.size[None, :]
+    beta = w * part.ell
+    level = (c / part.w)[:, None]
+    active = beta < sigma[None, :] - tol
+    kink = np.abs(beta - sigma[None, :]) <= tol
+    cap = (np.abs(w * part.up - sigma[None, :]) <= tol) & \
+        (np.abs(part.h - sigma) <= tol[0])[None, :]
+    lb = np.where(active, level, 0.0)
+    ub = np.where(active | kink, level, 0.0)
+    lbs, ubs = lb.sum(axis=0), ub.sum(axis=0)
+    L = part.L
+    y = np.where(L[None, :] <= lbs[None, :],
+                 lb * (L / np.where(lbs > 0, lbs, 1.0))[None, :], lb)
+    mid = (L > lbs) & (L <= ubs)
+    frac = np.where(mid, (L - lbs) / np.where(ubs > lbs, ubs - lbs, 1.0), 0.0)
+    y = np.where(mid[None, :], lb + frac[None, :] * (ub - lb), y)
+    over = L > ubs
+    ncap = cap.sum(axis=0)
+    # the rest above every finite amount goes to the agents at the cap (or, failing
+    # any, to the agent attaining h)
+    rest = np.where(over, L - ubs, 0.0)
+    y = np.where(over[None, :], ub, y)
+    y += np.where(cap, rest / np.maximum(ncap, 1), 0.0)
+    lone = np.flatnonzero(over & (ncap == 0))
+    if lone.size:
+        owner = np.argmin(w * part.up[:, lone], axis=0)
+        y[owner, lone] += rest[lone]
+    return y
+
+
+def activeset_solve(problem: SeparableProblem, *, target: float, scale: float,
+                    time_limit: float | None = None) -> SeparableSolution:
+    """Exact optimum of a pool of box and linear agents (module docstring)."""
+    start = time.perf_counter()
+    deadline = None if time_limit is None else start + time_limit
+    n, m, w, x = problem.n, problem.m, problem.w, problem.x
+    lo = np.empty((n, m))
+    hi = np.empty((n, m))
+    for i, kind in enumerate(problem.kinds):
+        lo[i] = kind.lo
+        hi[i] = kind.hi if kind.kind == "box" else kind.lo
+    loss, gain = x < 0, x > 0
+    Y = np.zeros((n, m))
+    lower = lo.copy()
+    upper = hi.copy()
+    level = np.zeros(n)
+    rounds, gaps = [], []
+    if np.any(loss):
+        part = _Part(-x[loss], lo[:, loss], hi[:, loss], 1.0 - lo[:, ~loss].sum(axis=1), w)
+        sigma, c, r, g = _solve_part(part, 0.1 * target, deadline)
+        Y[:, loss] = -_holdings(part, sigma, c)
+        lower[:, loss] = np.minimum(np.maximum(lo[:, loss], sigma[None, :] / w[:, None]),
+                                    hi[:, loss])
+        level = np.where(c > 0, -c / w, level)
+        rounds.append(r)
+        gaps.append(g)
+        del part
+    if np.any(gain):
+        part = _Part(x[gain], -hi[:, gain], -lo[:, gain], hi[:, ~gain].sum(axis=1) - 1.0, w)
+        sigma, c, r, g = _solve_part(part, 0.1 * target, deadline)
+        Y[:, gain] = _holdings(part, sigma, c)
+        upper[:, gain] = np.maximum(np.minimum(hi[:, gain], -sigma[None, :] / w[:, None]),
+                                    lo[:, gain])
+        level = np.where((c > 0) & (c / w > np.abs(level)), c / w, level)
+        rounds.append(r)
+        gaps.append(g)
+    Q = _priors(Y, lower, upper, level)
+    seconds = time.perf_counter() - start
+    message = (f"active set: smoothed dual in {len(STAGES)} stages, "
+               f"{'+'.join(str(r) for r in rounds)} restricted LP(s), "
+               f"dual gap {max(gaps, default=0.0):.1e}")
+    status = "optimal" if max(gaps, default=0.0) <= target else "inexact"
+    return SeparableSolution(Y, Q, status, sum(rounds), seconds, message,
+                             cash=level)
+
+
+def _priors(Y, lower, upper, level) -> np.ndarray:
+    """A prior per agent between ``lower`` and ``upper`` summing to one, at ``upper``
+    where the agent holds less than its cash level and at ``lower`` where it holds
+    more (complementary to ``Y``); the free mass goes where it holds its level."""
+    size = np.maximum(np.abs(Y).max(axis=1, keepdims=True), 1e-300)
+    tol = 1e-7 * size
+    t = level[:, None]
+    Q = np.where(Y < t - tol, upper, lower)
+    flexible = np.abs(Y - t) <= tol
+    for pool in (flexible, np.ones_like(flexible)):
+        deficit = 1.0 - Q.sum(axis=1)
+        room = np.where(pool, np.where(deficit[:, None] > 0, upper - Q, Q - lower), 0.0)
+        total = room.sum(axis=1)
+        move = np.clip(np.abs(deficit) / np.where(total > 0, total, 1.0), 0.0, 1.0)
+        Q = Q + np.sign(deficit)[:, None] * move[:, None] * room
+    return Q
