@@ -98,6 +98,8 @@ def solve_riskshare(family, prm):
     from riskshare.efficiency import maximise_welfare
 
     us = utilities(family, prm)
+    for key in ("prior", "lo", "hi"):      # the utilities hold their own validated copies
+        prm.pop(key, None)
     start = time.perf_counter()
     r = maximise_welfare(us, SignMenu(prm["X"], len(us)))
     seconds = time.perf_counter() - start

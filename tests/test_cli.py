@@ -253,6 +253,121 @@ def test_missing_spec_and_missing_run(tmp_path, capsys):
     assert code == EXIT_INPUT and "report.json" in err
 
 
+def test_json_error_is_printed_once_on_stdout(tmp_path, capsys):
+    spec = tmp_path / "bad.toml"
+    spec.write_text(SMALL.replace("tolerance = 50.0", "tolerance = -5.0"), encoding="utf-8")
+    code, stdout, err = _run(["run", spec, "--out", tmp_path / "r", "--json"], capsys)
+    assert code == EXIT_INPUT
+    assert err == "", err                                   # not a second, text copy
+    lines = stdout.strip().splitlines()
+    assert len(lines) == 1, stdout
+    error = json.loads(lines[0])["error"]
+    assert error["field"] == "agents[0].utility.tolerance" and error["exit_code"] == EXIT_INPUT
+    assert error["message"].startswith("agents[0].utility.tolerance: ")
+    assert "Fix: give a positive risk tolerance" in error["message"]
+    # the same error without --json: one text line on stderr, nothing on stdout
+    code, stdout, err = _run(["run", spec, "--out", tmp_path / "r"], capsys)
+    assert code == EXIT_INPUT and stdout == ""
+    assert err.splitlines() == [f"riskshare: error: {error['message']}"]
+
+
+@pytest.mark.parametrize("old, new, field, hint", [
+    ('kind = "entropic"', 'kind = "entropc"', "agents[0].utility.kind", "'entropic'"),
+    ("tolerance = 50.0", "tolerence = 1e5", "agents[0].utility.tolerence", "'tolerance'"),
+    ('kind = "contamination"', 'kind = "contaminaton"', "agents[2].credal.kind",
+     "'contamination'"),
+    ("epsilon = 0.1", "epsilom = 0.1", "agents[2].credal.epsilom", "'epsilon'"),
+], ids=["utility-kind", "utility-key", "credal-kind", "credal-key"])
+def test_typo_in_a_utility_or_credal_table_suggests_the_name(old, new, field, hint, tmp_path,
+                                                            capsys):
+    spec = tmp_path / "typo.toml"
+    assert old in SMALL
+    spec.write_text(SMALL.replace(old, new), encoding="utf-8")
+    code, stdout, err = _run(["run", spec, "--out", tmp_path / "r"], capsys)
+    assert code == EXIT_INPUT and stdout == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert lines[0].startswith(f"riskshare: error: {field}: ")
+    assert lines[0].endswith(f"Fix: did you mean {hint}?"), lines[0]
+
+
+NESTED_CREDAL = SMALL.replace(
+    'utility = { kind = "expectation" }\ncredal = { kind = "contamination", epsilon = 0.1 }',
+    '[agents.utility]\nkind = "expectation"\n\n[agents.utility.credal]\n'
+    'kind = "intervall"\nlower = [0.4, 0.1, 0.1, 0.05]\nupper = [0.6, 0.3, 0.3, 0.2]\n')
+
+
+def test_typo_in_a_credal_table_inside_the_utility(tmp_path, capsys):
+    assert NESTED_CREDAL != SMALL
+    spec = tmp_path / "nested.toml"
+    spec.write_text(NESTED_CREDAL, encoding="utf-8")
+    code, stdout, _ = _run(["run", spec, "--out", tmp_path / "r", "--json"], capsys)
+    assert code == EXIT_INPUT
+    error = json.loads(stdout)["error"]
+    assert error["field"] == "agents[2].utility.credal.kind"
+    assert "got 'intervall'" in error["message"]
+    assert error["message"].endswith("Fix: did you mean 'interval'?")
+    # spelt right, the same file runs
+    spec.write_text(NESTED_CREDAL.replace('"intervall"', '"interval"'), encoding="utf-8")
+    assert _main(["run", spec, "--out", tmp_path / "ok", "--quiet"]) == EXIT_OK
+
+
+NAMED = SMALL.replace("probabilities = [0.5, 0.2, 0.2, 0.1]",
+                      "probabilities = [0.5, 0.2, 0.2, 0.1]\n"
+                      'names = ["calm", "flood", "drought", "storm"]')
+
+
+@pytest.fixture(scope="module")
+def named_run(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("named")
+    spec = folder / "named.toml"
+    spec.write_text(NAMED, encoding="utf-8")
+    out = folder / "run"
+    assert _main(["run", spec, "--out", out, "--quiet"]) == EXIT_OK
+    return out
+
+
+@pytest.mark.parametrize("typed, value, fix", [
+    ("4", "got 4;", "Fix: give --scenario a number from 0 to 3, or a name such as 'calm'"),
+    ("-1", "got -1;", "Fix: give --scenario a number from 0 to 3, or a name such as 'calm'"),
+    ("strom", "got 'strom';", "Fix: did you mean --scenario 'storm'?"),
+    ("hail", "got 'hail';", "Fix: give --scenario a number from 0 to 3, or a name such as "
+                            "'calm'"),
+])
+def test_settle_bad_scenario_names_the_option(named_run, typed, value, fix, capsys):
+    code, stdout, err = _run(["settle", named_run, "--scenario", typed], capsys)
+    assert code == EXIT_INPUT and stdout == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    line = lines[0]
+    assert line.startswith("riskshare: error: --scenario: "), line
+    assert value in line and "a scenario index from 0 to 3" in line
+    assert "or a scenario name" in line and line.endswith(fix), line
+    assert not (named_run / "settlements" / f"scenario-{typed}.json").exists()
+
+
+def test_settle_scenario_by_name_and_json_error(named_run, capsys):
+    code, stdout, err = _run(["settle", named_run, "--scenario", "storm", "--json"], capsys)
+    assert code == EXIT_OK, err
+    assert json.loads(stdout)["scenario"] == 3
+    code, stdout, err = _run(["settle", named_run, "--scenario", "99", "--json"], capsys)
+    assert code == EXIT_INPUT and err == ""
+    error = json.loads(stdout)["error"]
+    assert error["field"] == "--scenario" and error["exit_code"] == EXIT_INPUT
+    assert "from 0 to 3" in error["message"]
+
+
+def test_settle_scenario_without_names_says_so(small_spec, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert _main(["run", small_spec, "--out", out, "--quiet"]) == EXIT_OK
+    code, _, err = _run(["settle", out, "--scenario", "storm"], capsys)
+    assert code == EXIT_INPUT
+    assert err.strip() == ("riskshare: error: --scenario: invalid input: got 'storm'; a scenario "
+                           "index from 0 to 3 (the 'scenario' column of allocation.csv); this "
+                           "run's scenarios have no names. Fix: give --scenario a number from "
+                           "0 to 3")
+
+
 # --------------------------------------------------------------------------- output dir
 
 

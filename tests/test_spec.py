@@ -516,6 +516,60 @@ def test_did_you_mean(mutate, hint):
         parse(doc)
 
 
+@pytest.mark.parametrize(("mutate", "field", "hint"), [
+    (_set(["agents", 0, "utility", "kind"], "entropc"), "agents[0].utility.kind", "'entropic'"),
+    (_set(["agents", 2, "utility", "kind"], "Expectation"), "agents[2].utility.kind",
+     "'expectation'"),
+    (_set(["agents", 1, "utility", "tolerence"], 1e5), "agents[1].utility.tolerence",
+     "'tolerance'"),
+    (_set(["agents", 2, "credal"], {"kind": "intervall", "lower": [0.4, 0.2, 0.1],
+                                    "upper": [0.6, 0.4, 0.3]}),
+     "agents[2].credal.kind", "'interval'"),
+    (_set(["agents", 2, "utility", "credal"], {"kind": "intervall", "lower": [0.4, 0.2, 0.1],
+                                               "upper": [0.6, 0.4, 0.3]}),
+     "agents[2].utility.credal.kind", "'interval'"),
+    (_set(["agents", 2, "credal"], {"kind": "kl_ball", "radius": 0.1, "center": [1, 0, 0]}),
+     "agents[2].credal.center", "'centre'"),
+    (_set(["agents", 2, "credal"], {"kind": "kl-ball", "radius": 0.1}),
+     "agents[2].credal.kind", "'kl_ball'"),
+    (_set(["agents", 0, "utility"], {"kind": "distortion", "g": {"kind": "wnag", "shift": 1}}),
+     "agents[0].utility.g.kind", "'wang'"),
+    (_set(["agents", 0, "utility"], {"kind": "distortion",
+                                     "g": {"kind": "power", "exponnt": 0.5}}),
+     "agents[0].utility.g.exponnt", "'exponent'"),
+], ids=["utility-kind", "utility-kind-case", "utility-key", "credal-kind",
+        "credal-inside-utility", "credal-key", "credal-kind-dash", "g-kind", "g-key"])
+def test_did_you_mean_inside_utility_and_credal_tables(mutate, field, hint):
+    doc = base_doc()
+    mutate(doc)
+    with pytest.raises(SpecError) as err:
+        parse(doc)
+    assert err.value.field == field, str(err.value)
+    message = str(err.value)
+    assert message.startswith(f"{field}: ") and "got" in message
+    assert err.value.fix == f"did you mean {hint}?", message
+    assert message.endswith(f"Fix: did you mean {hint}?")
+
+
+@pytest.mark.parametrize(("mutate", "field", "fix"), [
+    (_set(["agents", 1, "utility", "kind"], "cara"), "agents[1].utility.kind",
+     "spell the kind as in the pool-file documentation"),
+    (_set(["agents", 1, "utility", "kind"], 3), "agents[1].utility.kind",
+     "spell the kind as in the pool-file documentation"),
+    (_set(["agents", 1, "utility", "speed"], 3), "agents[1].utility.speed",
+     "remove or rename the key"),
+    (_set(["agents", 1, "utility"], {"tolerance": 3.0}), "agents[1].utility.kind",
+     'add kind = "expectation" (or another listed kind)'),
+])
+def test_no_close_name_keeps_the_plain_fix(mutate, field, fix):
+    doc = base_doc()
+    mutate(doc)
+    with pytest.raises(SpecError) as err:
+        parse(doc)
+    assert err.value.field == field and err.value.fix == fix, str(err.value)
+    assert "did you mean" not in str(err.value)
+
+
 def test_hazard_site_typo_suggests_latitude():
     doc = _hazard_doc()
     doc["agents"][0]["site"]["lat"] = 25.0

@@ -8,7 +8,9 @@ the closed-form comparison of ``example``); 2 bad input (a pool file that breaks
 a rule, a missing file, an output directory that is not free); 3 an internal
 error (please report it, with ``--debug`` for the traceback); 130 interrupted.
 
-Without ``--debug`` an error is one line naming the field that is wrong.
+Without ``--debug`` an error is one line on stderr naming the field that is
+wrong; under ``--json`` it is instead one JSON object on stdout,
+``{"error": {"message", "field", "exit_code"}}``, and nothing on stderr.
 """
 
 from __future__ import annotations
@@ -144,9 +146,11 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _error(args, message: str, code: int, field: str | None = None) -> None:
-    print(f"riskshare: error: {message}", file=sys.stderr)
+    """The error once: one JSON object on stdout under ``--json``, else one line on stderr."""
     if getattr(args, "json", False):
         print(json.dumps({"error": {"message": message, "field": field, "exit_code": code}}))
+    else:
+        print(f"riskshare: error: {message}", file=sys.stderr)
 
 
 def _emit(args, text: str, payload: dict) -> None:
@@ -479,6 +483,7 @@ def _cmd_settle(args) -> int:
     from .verify import read_run
 
     run = read_run(args.directory)
+    scenario = _scenario_arg(args.scenario, run.positions.shape[1], run.state_names)
     failed = [k for k, c in run.report.get("checks", {}).items() if not c.get("passed")]
     if failed:
         print(f"riskshare: warning: this run has failed checks ({', '.join(failed)}); "
@@ -487,7 +492,6 @@ def _cmd_settle(args) -> int:
     plan = settlement_plan(run.positions, run.allocation, cash, run.names,
                            unit=float(run.report["settings"]["settlement_unit"]),
                            money=run.report["money"]["unit"], state_names=run.state_names)
-    scenario = _scenario_arg(args.scenario)
     record = settle(plan, scenario)
     path = _write_record(Path(args.directory), record, args.force)
     text = _settlement_text(record, path)
@@ -495,11 +499,35 @@ def _cmd_settle(args) -> int:
     return EXIT_OK
 
 
-def _scenario_arg(text: str):
+def _scenario_arg(text: str, m: int, state_names: tuple[str, ...] | None) -> int | str:
+    """The scenario the user typed after ``--scenario``: an index in 0..m-1 or a state name.
+
+    Raises
+    ------
+    RiskshareInputError
+        Naming ``--scenario`` (the option, not the library's ``scenario``
+        argument), with the range of indices and the fix; a close state name is
+        suggested for a misspelt one.
+    """
+    from .io._fields import suggest
+
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
-        return text
+        value = text
+    if isinstance(value, int) and 0 <= value < m:
+        return value
+    if isinstance(value, str) and state_names and value in state_names:
+        return value
+    allowed = (f"a scenario index from 0 to {m - 1} (the 'scenario' column of allocation.csv)"
+               + (" or a scenario name (the 'scenario_name' column)" if state_names
+                  else "; this run's scenarios have no names"))
+    fix = f"give --scenario a number from 0 to {m - 1}"
+    if state_names:
+        best = suggest(text, state_names) if isinstance(value, str) else None
+        fix = (f"did you mean --scenario {best!r}?" if best is not None
+               else fix + f", or a name such as {state_names[0]!r}")
+    raise RiskshareInputError("--scenario", value, allowed, fix)
 
 
 def _write_record(directory: Path, record, force: bool) -> Path:

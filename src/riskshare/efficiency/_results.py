@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -81,13 +82,15 @@ class EfficientAllocation:
     Attributes
     ----------
     method : str
-        How it was computed: ``"greedy"``, ``"newton"``, ``"lp"``, ``"cutting-planes"``
-        or ``"enumeration"`` (finite menus); see ``docs/efficiency.md``.
+        How it was computed: ``"greedy"``, ``"newton"``, ``"active-set"``, ``"ipm"``,
+        ``"barrier"``, ``"lp"`` or ``"enumeration"`` (finite menus); see
+        ``docs/efficiency.md``.
     allocation : ndarray, shape (n, m)
         The allocation ``Y``.
     shares : ndarray, shape (n, B), or int
         Block shares ``s`` with ``Y = menu.allocation(s)``; for a finite menu the
-        index of the chosen item.
+        index of the chosen item. Computed from ``allocation`` on first access (an
+        ``n x B`` array is not held unless asked for).
     welfare, upper_bound, gap, relative_gap : float
         ``W(Y)``, the certified bound ``W* <= upper_bound`` and their difference
         (from :class:`Certificate`).
@@ -115,11 +118,14 @@ class EfficientAllocation:
         The full certificate.
     message : str
         Human-readable account of what was done.
+    menu : Menu
+        The menu the allocation belongs to.
+    item : int or None
+        For a finite menu, the index of the chosen item.
     """
 
     method: str
     allocation: np.ndarray
-    shares: np.ndarray | int
     welfare: float
     upper_bound: float
     gap: float
@@ -135,6 +141,15 @@ class EfficientAllocation:
     weights: np.ndarray
     certificate: Certificate
     message: str = ""
+    menu: object = field(default=None, repr=False)
+    item: int | None = None
+
+    @cached_property
+    def shares(self) -> np.ndarray | int:
+        """Block shares (finite menus: the item's index); see the class docstring."""
+        if self.item is not None:
+            return self.item
+        return self.menu.shares(self.allocation)
 
     def summary(self) -> dict:
         """JSON-ready summary of the result (no arrays)."""

@@ -106,16 +106,15 @@ def maximise_welfare(utilities, menu: Menu, *, weights=None, method: str = "auto
                                              time_limit)
     cert = certify(us, menu, Y, Q, weights=w, _reuse=True)
     del Q
-    shares = menu.shares(Y)
-    uniqueness, ties = classify_block_optimum(us, menu, Y, shares, cert.priors, w,
-                                              cert.welfare, scale)
+    uniqueness, ties = classify_block_optimum(us, menu, Y, lambda: menu.shares(Y),
+                                              cert.priors, w, cert.welfare, scale)
     seconds = time.perf_counter() - start
     return EfficientAllocation(
-        method=chosen, allocation=Y, shares=shares, welfare=cert.welfare,
+        method=chosen, allocation=Y, welfare=cert.welfare,
         upper_bound=cert.upper_bound, gap=cert.gap, relative_gap=cert.relative_gap,
         status=status, seconds=seconds, supergradients=cert.priors, uniqueness=uniqueness,
         ties=ties, iterations=iterations, certified=bool(cert.relative_gap <= rtol),
-        tolerance=rtol, weights=w, certificate=cert, message=message)
+        tolerance=rtol, weights=w, certificate=cert, message=message, menu=menu)
 
 
 def _check_method(method: str, rtol: float) -> None:
@@ -320,8 +319,8 @@ def _finite(us, menu: FiniteMenu, w, method, rtol, start) -> EfficientAllocation
     seconds = time.perf_counter() - start
     message = f"enumeration of {menu.size} item(s)"
     return EfficientAllocation(
-        method="enumeration", allocation=Y, shares=best, welfare=cert.welfare,
+        method="enumeration", allocation=Y, welfare=cert.welfare,
         upper_bound=cert.upper_bound, gap=cert.gap, relative_gap=cert.relative_gap,
         status="optimal", seconds=seconds, supergradients=cert.priors, uniqueness=uniqueness,
         ties=ties, iterations=menu.size, certified=bool(cert.relative_gap <= rtol),
-        tolerance=rtol, weights=w, certificate=cert, message=message)
+        tolerance=rtol, weights=w, certificate=cert, message=message, menu=menu, item=best)

@@ -46,7 +46,10 @@ _MAX_TIES = 1000
 
 def classify_block_optimum(utilities, menu: BlockMenu, Y, shares, Q, w, welfare: float,
                            scale: float) -> tuple[str, tuple]:
-    """``(uniqueness, ties)`` for an optimum of a block menu (rule in the docstring)."""
+    """``(uniqueness, ties)`` for an optimum of a block menu (rule in the docstring).
+
+    ``shares`` is the ``(n, B)`` array of block shares, or a function returning it
+    (called only when a face search needs it)."""
     if menu.n_blocks == 0:
         return "point", ()
     tied = _tie_sets(menu, Q, w)
@@ -83,6 +86,10 @@ def _tie_sets(menu: BlockMenu, Q, w) -> np.ndarray:
 def _face_moves(utilities, menu, Y, shares, tied, w, welfare, scale):
     """Blocks where risk moves between two non-smooth tied agents at no loss."""
     rough = np.array([not getattr(u, "smooth", False) for u in utilities])
+    if np.count_nonzero(rough) < 2:
+        return []
+    if callable(shares):
+        shares = shares()
     cap = max(4, min(_MAX_MOVES, 1_000_000 // (7 * menu.m)))
     candidates = []
     order = np.argsort(-np.abs(menu.block_scale), kind="stable")

@@ -130,20 +130,32 @@ def _table(spec, field: str) -> dict:
     return dict(spec)
 
 
+def _did_you_mean(word, options, otherwise: str) -> str:
+    """``did you mean 'x'?`` for a close known name, else ``otherwise``."""
+    from ..io._fields import suggest  # here, not at the top: riskshare.io imports this module
+
+    best = suggest(str(word), options)
+    return f"did you mean {best!r}?" if best is not None else otherwise
+
+
 def _kind(table: dict, field: str, kinds: dict) -> str:
-    kind = table.get("kind")
-    if kind not in kinds:
-        raise SpecError(f"{field}.kind", kind, "one of " + ", ".join(kinds),
-                        "spell the kind as in the pool-file documentation")
+    listed = "one of " + ", ".join(kinds)
+    if "kind" not in table:
+        raise SpecError(f"{field}.kind", None, f"required: {listed}",
+                        f"add kind = \"{next(iter(kinds))}\" (or another listed kind)")
+    kind = table["kind"]
+    if not isinstance(kind, str) or kind not in kinds:
+        raise SpecError(f"{field}.kind", kind, listed, _did_you_mean(
+            kind, kinds, "spell the kind as in the pool-file documentation"))
     return kind
 
 
 def _check_keys(table: dict, field: str, required, optional) -> None:
-    allowed = {"kind", *required, *optional}
+    allowed = sorted({"kind", *required, *optional})
     for key in table:
         if key not in allowed:
-            raise SpecError(f"{field}.{key}", table[key], "allowed keys: "
-                            + ", ".join(sorted(allowed)), "remove or rename the key")
+            raise SpecError(f"{field}.{key}", table[key], "allowed keys: " + ", ".join(allowed),
+                            _did_you_mean(key, allowed, "remove or rename the key"))
     for key in required:
         if key not in table:
             raise SpecError(f"{field}.{key}", None, "required", f"add {key} to the table")
