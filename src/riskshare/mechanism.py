@@ -39,7 +39,7 @@ from .schedules import METRICS, Schedule
 __all__ = ["MechanismSettings", "MechanismResult", "run_mechanism", "Estimate", "Check"]
 
 #: the checker's own Monte Carlo sample size (joint draws from μ)
-CHECK_DRAWS = 1024
+CHECK_DRAWS = 4096
 #: random vertices among the checker's candidates
 CHECK_VERTICES = 128
 #: standard errors within which a negative surplus estimate is clipped to zero
