@@ -212,44 +212,64 @@ def _smoothed_newton(part: _Part, c: np.ndarray, tau: float, final: bool,
 
 def _restricted_lp(part: _Part, klo: np.ndarray, khi: np.ndarray):
     """The LP with ``σ_ω`` between the vertices ``klo`` and ``khi`` (fixed where equal).
-    Returns ``σ``, the budget multipliers ``c`` and the LP's value (``Σ L σ``)."""
+    Returns ``σ``, the budget multipliers ``c``, the LP's value (``Σ L σ``) and status.
+
+    Scaling: ``σ_ω`` and the breakpoint excesses of state ``ω`` are divided by the
+    state's size ``z_ω``, every budget row by its largest coefficient (or right-hand
+    side), the objective by its largest coefficient; feasibility tolerances 1e-10."""
     n = part.n
-    C0 = max(float(part.L.mean()), 1e-300)
-    M = float(part.m)
     s_lo, s_hi = part.sigma_of(klo), part.sigma_of(khi)
     tr = np.flatnonzero(khi > klo)
     fx = np.flatnonzero(khi == klo)
     used = np.maximum(part.ell[:, fx], s_lo[fx][None, :] / part.w[:, None]).sum(axis=1)
     const = float(part.L[fx] @ s_lo[fx])
     T = tr.size
+    z = part.size[tr]
     beta = part.w[:, None] * part.ell[:, tr]
     below = beta <= s_lo[tr][None, :]
     inside = ~below & (beta < s_hi[tr][None, :])
     rhs = part.rho - used - np.where(below, 0.0, part.ell[:, tr]).sum(axis=1)
+    # room for the rounding of sums of probabilities (an expectation agent's budget is
+    # tight by construction)
+    rhs = rhs + 1e-13 * (np.abs(part.rho) + np.abs(part.ellsum) + 1.0)
     ii, tt = np.nonzero(inside)
     E = ii.size
     bi, bt = np.nonzero(below)
-    rows = np.concatenate([bi, ii, n + np.arange(E), n + np.arange(E)])
-    cols = np.concatenate([bt, T + np.arange(E), tt, T + np.arange(E)])
-    vals = np.concatenate([1.0 / part.w[bi], np.ones(E), 1.0 / part.w[ii], -np.ones(E)])
-    A = sparse.csc_matrix((vals, (rows, cols)), shape=(n + E, T + E))
-    h = new_highs()
-    inf = INF
-    h.addVars(T + E, np.concatenate([s_lo[tr] * M, np.zeros(E)]),
-              np.concatenate([s_hi[tr] * M, np.full(E, inf)]))
+    budget = sparse.csr_matrix(
+        (np.concatenate([z[bt] / part.w[bi], z[tt]]),
+         (np.concatenate([bi, ii]), np.concatenate([bt, T + np.arange(E)]))),
+        shape=(n, T + E))
+    coeff = (np.abs(budget).max(axis=1).toarray().ravel() if T + E else np.zeros(n))
+    largest = np.maximum(coeff, np.abs(rhs))
+    row_scale = 1.0 / np.where(largest > 0, largest, 1.0)
+    budget = sparse.diags(row_scale) @ budget
+    excess = sparse.csr_matrix(
+        (np.concatenate([1.0 / part.w[ii], -np.ones(E)]),
+         (np.concatenate([np.arange(E), np.arange(E)]), np.concatenate([tt, T + np.arange(E)]))),
+        shape=(E, T + E))
+    A = sparse.vstack([budget, excess]).tocsr()
+    upper = np.concatenate([rhs * row_scale, part.ell[ii, tr[tt]] / z[tt]])
+    gain = part.L[tr] * z
+    unit = max(float(gain.max(initial=0.0)), 1e-300)
+    h = new_highs({"primal_feasibility_tolerance": 1e-10,
+                   "dual_feasibility_tolerance": 1e-10})
+    h.addVars(T + E, np.concatenate([s_lo[tr] / z, np.zeros(E)]),
+              np.concatenate([s_hi[tr] / z, np.full(E, INF)]))
     h.changeColsCost(T + E, np.arange(T + E, dtype=np.int32),
-                     np.concatenate([-part.L[tr] / C0, np.zeros(E)]))
-    upper = np.concatenate([rhs * M, part.ell[ii, tr[tt]] * M])
-    Ar = A.tocsr()
-    h.addRows(n + E, np.full(n + E, -inf), upper, Ar.nnz, Ar.indptr.astype(np.int32),
-              Ar.indices.astype(np.int32), Ar.data)
+                     np.concatenate([-gain / unit, np.zeros(E)]))
+    h.addRows(n + E, np.full(n + E, -INF), upper, A.nnz, A.indptr.astype(np.int32),
+              A.indices.astype(np.int32), A.data)
+    sigma = s_lo.copy()
+    if T + E == 0:
+        # every state fixed: feasible when no budget is overdrawn; then c = 0 prices it
+        ok = bool(np.all(rhs >= 0.0))
+        return sigma, np.zeros(n), const, "Optimal" if ok else "Infeasible"
     h.run()
     status = h.modelStatusToString(h.getModelStatus())
     sol = h.getSolution()
-    sigma = s_lo.copy()
     if T:
-        sigma[tr] = np.clip(np.asarray(sol.col_value)[:T] / M, s_lo[tr], s_hi[tr])
-    c = np.maximum(-np.asarray(sol.row_dual)[:n] * C0, 0.0)
+        sigma[tr] = np.clip(np.asarray(sol.col_value)[:T] * z, s_lo[tr], s_hi[tr])
+    c = np.maximum(-np.asarray(sol.row_dual)[:n] * row_scale * unit, 0.0)
     return sigma, c, const + float(part.L[tr] @ sigma[tr]), status
 
 
@@ -283,8 +303,11 @@ def _solve_part(part: _Part, target: float, deadline: float | None):
             klo, khi = np.minimum(klo, k), np.maximum(khi, k)
         else:
             # no usable duals (every state fixed, or a fixed split over the budgets):
-            # give every state more room
-            klo, khi = np.maximum(klo - grow, 0), np.minimum(khi + grow, part.K)
+            # give every state more room; nothing left to give ends the rounds
+            wider_lo, wider_hi = np.maximum(klo - grow, 0), np.minimum(khi + grow, part.K)
+            if np.array_equal(wider_lo, klo) and np.array_equal(wider_hi, khi):
+                break
+            klo, khi = wider_lo, wider_hi
             grow *= 2
     if best is None:
         best = (sigma, np.zeros(part.n), MAX_ROUNDS, np.inf)
@@ -294,13 +317,13 @@ def _solve_part(part: _Part, target: float, deadline: float | None):
 def _holdings(part: _Part, sigma: np.ndarray, c: np.ndarray) -> np.ndarray:
     """Amounts ``>= 0`` of ``L`` held by each agent (see the module docstring)."""
     w = part.w[:, None]
-    tol = 1e-9 * part.size[None, :]
+    tol = 1e-9 * np.maximum(np.abs(sigma), 1e-300)[None, :]
     beta = w * part.ell
     level = (c / part.w)[:, None]
     active = beta < sigma[None, :] - tol
     kink = np.abs(beta - sigma[None, :]) <= tol
-    cap = (np.abs(w * part.up - sigma[None, :]) <= tol) & \
-        (np.abs(part.h - sigma) <= tol[0])[None, :]
+    at_cap = np.abs(part.h - sigma) <= tol[0]
+    cap = (w * part.up <= part.h[None, :] + 1e-12 * np.abs(part.h)[None, :]) & at_cap[None, :]
     lb = np.where(active, level, 0.0)
     ub = np.where(active | kink, level, 0.0)
     lbs, ubs = lb.sum(axis=0), ub.sum(axis=0)

@@ -152,6 +152,7 @@ class SeparableSolution:
     seconds: float
     message: str
     cash: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    method: str = ""               # set when the method that answered is not the one asked
 
 
 # --------------------------------------------------------------------------- greedy

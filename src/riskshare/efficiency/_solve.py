@@ -102,8 +102,9 @@ def maximise_welfare(utilities, menu: Menu, *, weights=None, method: str = "auto
     kinds = [classify(u) for u in us]
     chosen = _choose(us, kinds, menu, w, method)
     scale = welfare_scale(us, menu, w)
-    Y, Q, status, iterations, message = _run(chosen, us, kinds, menu, w, rtol, scale,
-                                             time_limit)
+    Y, Q, status, iterations, message, answered = _run(chosen, us, kinds, menu, w, rtol,
+                                                       scale, time_limit)
+    chosen = answered or chosen
     cert = certify(us, menu, Y, Q, weights=w, _reuse=True)
     del Q
     uniqueness, ties = classify_block_optimum(us, menu, Y, lambda: menu.shares(Y),
@@ -160,21 +161,23 @@ def _choose(us, kinds, menu: BlockMenu, w: np.ndarray, method: str) -> str:
 
 
 def _run(method, us, kinds, menu, w, rtol, scale, time_limit):
-    """Run a block-menu method; returns ``(Y, Q, status, iterations, message)``."""
+    """Run a block-menu method; returns ``(Y, Q, status, iterations, message, method)``
+    where ``method`` is the one that answered when it differs from the one asked
+    (else ``""``)."""
     if method == "lp":
         sol = lp_solve(us, menu, w, target=0.1 * rtol, scale=scale, time_limit=time_limit)
-        return sol.allocation, sol.priors, sol.status, sol.iterations, sol.message
+        return sol.allocation, sol.priors, sol.status, sol.iterations, sol.message, ""
     if method == "barrier":
         sol = barrier_solve(us, menu, w, target=0.1 * rtol, scale=scale, time_limit=time_limit)
-        return sol.allocation, sol.priors, sol.status, sol.iterations, sol.message
+        return sol.allocation, sol.priors, sol.status, sol.iterations, sol.message, ""
     def check(Y, Q):
         return certify(us, menu, Y, Q, weights=w).relative_gap
 
     if method == "ipm" and any(k.kind == "general" for k in kinds):
         sol = _ipm_columns(us, kinds, menu, w, rtol, scale, time_limit)
-        return sol.allocation, sol.priors, sol.status, sol.iterations, sol.message
+        return sol.allocation, sol.priors, sol.status, sol.iterations, sol.message, ""
     sol = _separable(method, us, kinds, menu, w, rtol, scale, time_limit, check)
-    return sol.allocation, sol.priors, sol.status, sol.iterations, sol.message
+    return sol.allocation, sol.priors, sol.status, sol.iterations, sol.message, sol.method
 
 
 def _separable(method, us, kinds, menu, w, rtol, scale, time_limit,
@@ -214,9 +217,12 @@ def _separable_run(method, problem, rtol, scale, time_limit, check=None) -> Sepa
         sol = activeset_solve(problem, target=0.5 * rtol, scale=scale, time_limit=time_limit)
         if check is None or check(sol.allocation, sol.priors) <= rtol:
             return sol
-        fallback = ipm_solve(problem, target=0.5 * rtol, scale=scale, time_limit=time_limit,
+        left = None if time_limit is None else max(time_limit - sol.seconds, 0.0)
+        fallback = ipm_solve(problem, target=0.5 * rtol, scale=scale, time_limit=left,
                              check=check)
-        fallback.message = f"{sol.message}; not certified, so: {fallback.message}"
+        fallback.message = (f"active-set did not certify ({sol.message}), "
+                            f"so: {fallback.message}")
+        fallback.method = "ipm"
         return fallback
     if method == "newton":
         return newton_solve(problem, target=0.1 * rtol, scale=scale, time_limit=time_limit)
