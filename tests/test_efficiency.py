@@ -363,3 +363,56 @@ def test_active_set_rescaling(factor):
     assert base.method == scaled.method == "active-set"
     assert scaled.welfare == pytest.approx(factor * base.welfare, rel=1e-9)
     assert scaled.relative_gap <= 1e-9
+
+
+def test_tiny_probabilities_gain_goes_to_the_right_agent():
+    """A gain in a state of probability 5e-8: agent 1 values it at P (its only prior),
+    agent 0 at lo = 4.69e-8 < P, so agent 1 takes it and W* = P[1] exactly. Both the
+    active-set method and the LP must find that (bounds meet to rounding here)."""
+    P = np.array([5.396938531824081e-08, 5.396938531824081e-08, 9.999998920612294e-01])
+    X = np.array([0.0, 1.0, 0.0])
+    lo0 = np.array([4.689866999227931e-08, 4.689866999227931e-08, 8.689864569245616e-01])
+    hi0 = np.array([1.979808783287581e-07, 1.979808783287581e-07, 1.0])
+    us = [MaxMin(Expectation(), IntervalSet(lo0, hi0)).bind(P),
+          MaxMin(Expectation(), IntervalSet(np.zeros(3), P)).bind(P)]
+    menu = SignMenu(X, 2)
+    for method in ("active-set", "lp"):
+        r = maximise_welfare(us, menu, method=method)
+        assert r.method == method and r.certified, r.message
+        assert r.welfare == pytest.approx(P[1], rel=1e-9)
+        assert r.allocation[1, 1] == pytest.approx(1.0, abs=1e-9)
+
+
+def test_active_set_cap_ties_use_the_states_own_scale():
+    """One gain state of probability 2e-9 among states of probability 0.1-0.4, weights
+    from 1e-3 to 150: the agents at the cap of the gain state must be told apart by
+    their own numbers, not by the pool's (the optimum gives the gain to one agent)."""
+    P = np.array([2e-9, 2e-9, 2e-9, 2e-9, 0.38645653816236319, 0.13599629445282660,
+                  0.18910323221008424, 0.2884439272215755])
+    P = P / P.sum()
+    X = np.zeros(8)
+    X[0] = 292807.28656367696
+    w = np.array([147.787, 2.0554, 1.0331e-3, 6.8290])
+    tiny = P[0]
+    lo = [np.zeros(8), np.zeros(8), np.r_[tiny, tiny, 0.5 * tiny, 0.6 * tiny, 0.28, 0.065, 0.0,
+                                          0.02], np.zeros(8)]
+    hi = [np.r_[3.7 * tiny * np.ones(4), 1.0, 0.506, 0.704, 1.0], np.ones(8),
+          np.r_[tiny, tiny, 2.5 * tiny, 1.1 * tiny, 1.0, 0.211, 0.0, 0.433], np.ones(8)]
+    us = [MaxMin(Expectation(), IntervalSet(a, b)).bind(P) for a, b in zip(lo, hi, strict=True)]
+    menu = SignMenu(X, 4)
+    r = maximise_welfare(us, menu, weights=w, method="active-set")
+    ref = maximise_welfare(us, menu, weights=w, method="lp")
+    assert r.certified and ref.certified
+    assert r.welfare == pytest.approx(ref.welfare, rel=1e-9)
+
+
+def test_lp_in_huge_money_units():
+    """Aggregate of 1e12 USD: the LP works in units of the largest block internally."""
+    X, us, w = _box_pool(7)
+    factor = 1e12 / np.abs(X).max()
+    menu = SignMenu(factor * X, len(us))
+    scaled = [u.scaled(factor) for u in us]
+    r = maximise_welfare(scaled, menu, weights=w, method="lp")
+    a = maximise_welfare(scaled, menu, weights=w, method="active-set")
+    assert r.certified and a.certified
+    assert r.welfare == pytest.approx(a.welfare, rel=1e-9)

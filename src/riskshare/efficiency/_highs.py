@@ -85,14 +85,21 @@ def solve_lp(cost, A, row_lo, row_hi, col_lo, col_hi, *, options: dict | None = 
     opts = dict(options or {})
     if time_limit is not None:
         opts["time_limit"] = float(time_limit)
+    start = time.perf_counter()
     h = new_highs(opts)
     h.passModel(lp)
-    start = time.perf_counter()
     h.run()
+    status = h.modelStatusToString(h.getModelStatus()).lower()
+    if "infeasible" in status and "presolve" not in opts:
+        # presolve can call a feasible LP infeasible when bounds meet to rounding
+        # (probabilities of 1e-9 and below): ask again without it
+        h = new_highs({**opts, "presolve": "off"})
+        h.passModel(lp)
+        h.run()
+        status = h.modelStatusToString(h.getModelStatus()).lower()
     seconds = time.perf_counter() - start
     sol = h.getSolution()
     info = h.getInfo()
-    status = h.modelStatusToString(h.getModelStatus()).lower()
     iterations = int(info.simplex_iteration_count) + max(0, int(info.ipm_iteration_count))
     return LPResult(np.asarray(sol.col_value), np.asarray(sol.row_dual),
                     np.asarray(sol.col_dual), float(info.objective_function_value), status,

@@ -26,7 +26,7 @@ in every block because ``v_b`` has cost one). On the comonotone menu
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import sparse
@@ -100,8 +100,13 @@ class _Model:
         self.columns[i].append((q, penalty))
 
     def solve(self, time_limit):
-        """Assemble and solve; returns (Q, shares, objective, status, iterations)."""
-        n, m, B, w = self.n, self.m, self.B, self.w
+        """Assemble and solve; returns ``(Q, shares, result)`` (``Q`` and ``shares`` are
+        ``None`` when HiGHS returned no solution). Money is measured in units of the
+        largest block scale inside the LP (so its coefficients are at most one); the
+        objective in ``result`` is back in the pool's units."""
+        n, m, B = self.n, self.m, self.B
+        unit = max(float(np.max(np.abs(self.menu.block_scale), initial=0.0)), 1e-300)
+        w = self.w / unit
         trip = _Triplets()
         cost, col_lo, col_hi = [np.ones(B)], [np.full(B, -INF)], [np.full(B, INF)]
         row_lo, row_hi = [], []
@@ -153,7 +158,12 @@ class _Model:
         A = trip.matrix((nrow, ncol))
         result = solve_lp(np.concatenate(cost), A, np.concatenate(row_lo),
                           np.concatenate(row_hi), np.concatenate(col_lo),
-                          np.concatenate(col_hi), time_limit=time_limit)
+                          np.concatenate(col_hi), time_limit=time_limit,
+                          options={"primal_feasibility_tolerance": 1e-10,
+                                   "dual_feasibility_tolerance": 1e-10})
+        result = replace(result, objective=result.objective * unit)
+        if result.x.size != ncol or result.row_dual.size != nrow:
+            return None, None, result
         Q = np.zeros((n, m))
         shares = np.zeros((n, B))
         for i in range(n):
