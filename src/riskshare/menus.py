@@ -181,7 +181,9 @@ class SignMenu(BlockMenu):
 
     def shares(self, Y) -> np.ndarray:
         Y = np.asarray(Y, dtype=float)
-        return Y[..., self.block_states] / self.block_scale
+        out = Y[..., self.block_states]          # a copy (fancy indexing): divide in place
+        out /= self.block_scale
+        return out
 
     def block_labels(self) -> list[str]:
         return [f"state {int(w)}" for w in self.block_states]

@@ -36,7 +36,8 @@ from ._results import Certificate
 __all__ = ["certify", "welfare_scale", "repair_prior", "relative"]
 
 
-def certify(utilities, menu: Menu, Y, Q, *, weights=None, _reuse: bool = False) -> Certificate:
+def certify(utilities, menu: Menu, Y, Q, *, weights=None, _reuse: bool = False,
+            _scale: float | None = None) -> Certificate:
     """Certify an allocation: ``W(Y) <= W* <= upper_bound``.
 
     Parameters
@@ -81,7 +82,7 @@ def certify(utilities, menu: Menu, Y, Q, *, weights=None, _reuse: bool = False) 
         best = _block_maxima(menu, priors, w)
         upper = best + penalty_part
         menu_gap = best - float(np.dot(w[live], linear[live]))
-    scale = welfare_scale(us, menu, w)
+    scale = welfare_scale(us, menu, w) if _scale is None else float(_scale)
     gap = upper - welfare
     return Certificate(welfare, float(upper), float(gap), relative(gap, welfare, scale),
                        scale, float(menu_gap), residuals, in_domain, moved, values, penalties,

@@ -229,6 +229,8 @@ class _Sweep:
     smoothing: float               # bound on the box smoothing error
     theta: np.ndarray              # state log-prices (m,)
     inner: int                     # largest number of inner iterations
+    c: np.ndarray | None = None    # the cash levels of the pass
+    kept: tuple | None = None      # (Y, Q) of the pass when asked for (see _sweep)
 
 
 def _evaluate(prm: dict, c_e, c_b, w_e, w_b, w_l, gam, tau, theta):
@@ -362,7 +364,10 @@ def _priors_of(prm, parts, c_e, c_b, gam, tau):
 
 
 def _sweep(problem: SeparableProblem, c: np.ndarray, tau: float, theta: np.ndarray,
-           hessian: bool) -> _Sweep:
+           hessian: bool, keep: bool = False) -> _Sweep:
+    """One pass over the states at cash levels ``c``; with ``keep`` it also fills the
+    allocation and priors (what :func:`_assemble` would compute at ``c``), so that a
+    pass expected to be the last one saves the final assembly pass."""
     ke = problem.ent.size
     c_e, c_b = c[:ke], c[ke:]
     w = problem.w
@@ -376,12 +381,15 @@ def _sweep(problem: SeparableProblem, c: np.ndarray, tau: float, theta: np.ndarr
     smoothing = 0.0
     new_theta = theta.copy()
     inner = 0
+    kept = (np.zeros((problem.n, problem.m)), np.zeros((problem.n, problem.m))) if keep else None
     for s, e in problem.chunks:
         prm = problem.params(s, e)
         th, low, high, pinned, rounds = _solve_states(prm, args, theta[s:e])
         new_theta[s:e] = th
         parts, dsum = _holdings(prm, args, th, low, high, pinned)
         pri = _priors_of(prm, parts, c_e, c_b, problem.gamma, tau)
+        if keep:
+            _store(problem, kept, s, e, prm, parts, pri)
         G += _chunk_objective(prm, parts, pri, args)
         interior = []
         if ke:
@@ -404,7 +412,21 @@ def _sweep(problem: SeparableProblem, c: np.ndarray, tau: float, theta: np.ndarr
     residual = 1.0 - mass
     if hessian:
         H[np.diag_indices(k)] += w[problem.curved] * curvature
-    return _Sweep(G, residual, H, smoothing, new_theta, inner)
+    return _Sweep(G, residual, H, smoothing, new_theta, inner, c.copy(), kept)
+
+
+def _store(problem, kept, s, e, prm, parts, pri) -> None:
+    """Holdings and priors of the chunk ``s:e`` into ``kept = (Y, Q)``."""
+    Y, Q = kept
+    for key, idx in (("e", problem.ent), ("b", problem.box), ("l", problem.lin)):
+        if key in parts:
+            Y[idx, s:e] = parts[key][0]
+    if problem.ent.size:
+        Q[problem.ent, s:e] = pri["e"][0]
+    if problem.box.size:
+        Q[problem.box, s:e] = pri["b"][0]
+    if problem.lin.size:
+        Q[problem.lin, s:e] = prm["P"]
 
 
 def _chunk_objective(prm, parts, pri, args) -> float:
@@ -470,7 +492,12 @@ def newton_solve(problem: SeparableProblem, *, target: float, scale: float,
             break
         tau = max(tau / 10.0, tau_floor)
         sweep = _sweep(problem, c, tau, sweep.theta, hessian=True)
-    Y, Q = _assemble(problem, c, tau, sweep.theta)
+    if sweep.kept is not None and sweep.c is not None and np.array_equal(sweep.c, c):
+        Y, Q = sweep.kept
+        Q /= Q.sum(axis=1, keepdims=True)
+        Y = _onto_menu(Y, problem.x)
+    else:
+        Y, Q = _assemble(problem, c, tau, sweep.theta)
     seconds = time.perf_counter() - start
     msg = (f"Newton on {k} cash levels, {iterations} iterations in {stages} smoothing "
            f"stages (width {tau:.3g}), "
@@ -498,6 +525,7 @@ def _newton_stage(problem, c, tau, sweep, final, budget, start, time_limit):
             return sweep, c, used, True
         used += 1
         grad = w * sweep.residual
+        sweep.kept = None            # not the last pass: free its allocation and priors
         accepted, t = None, 1.0
         noise = 1e-13 * (abs(sweep.G) + 1.0)
         for attempt in range(30):
@@ -505,7 +533,10 @@ def _newton_stage(problem, c, tau, sweep, final, budget, start, time_limit):
                 damping, t = damping * 100.0, 1.0
             step = t * _newton_step(sweep.hessian, grad, damping)
             slope = float(np.dot(grad, step))
-            trial = _sweep(problem, c + step, tau, sweep.theta, hessian=True)
+            # near the end (quadratic convergence) the next pass is likely the last:
+            # let it keep the allocation and priors
+            last = final and float(np.max(np.abs(sweep.residual), initial=0.0)) <= 1e-6
+            trial = _sweep(problem, c + step, tau, sweep.theta, hessian=True, keep=last)
             if trial.G >= sweep.G + 1e-4 * slope - noise:
                 accepted = trial
                 break

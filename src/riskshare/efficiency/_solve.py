@@ -105,7 +105,8 @@ def maximise_welfare(utilities, menu: Menu, *, weights=None, method: str = "auto
     Y, Q, status, iterations, message, answered = _run(chosen, us, kinds, menu, w, rtol,
                                                        scale, time_limit)
     chosen = answered or chosen
-    cert = certify(us, menu, Y, Q, weights=w, _reuse=True)
+    del kinds                     # per-agent bounds (n x m for boxes): not needed below
+    cert = certify(us, menu, Y, Q, weights=w, _reuse=True, _scale=scale)
     del Q
     uniqueness, ties = classify_block_optimum(us, menu, Y, lambda: menu.shares(Y),
                                               cert.priors, w, cert.welfare, scale)
