@@ -6,6 +6,7 @@ must make at least the named check fail.
 """
 
 import ast
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -57,6 +58,28 @@ def test_correct_equilibrium_passes(solved):
     for c in checks.values():
         assert isinstance(c, Check) and c.tolerance >= 0 and c.detail
     assert all(c.passed for c in check_result(result))
+
+
+def test_details_name_agents_by_their_pool_names(solved):
+    """A detail names an agent by its pool name (with its index); numbers do not change."""
+    result, measure = solved
+    claim = claim_from_result(result)
+    names = ("Ana", "Ben", "Caro")
+    pool = Pool(result.pool.positions, result.pool.probabilities, names)
+    named = {c.name: c for c in check_equilibrium(pool, result.utilities, result.menu,
+                                                  measure, claim, seed=5)}
+    plain = run_checks(result, measure, claim)
+    assert list(named) == list(plain)
+    for key, c in named.items():
+        assert (c.passed, c.value, c.tolerance) == (plain[key].passed, plain[key].value,
+                                                    plain[key].tolerance), key
+    worst = re.search(r"worst agent (\w+) \(index (\d)\)", named["mu-integrals"].detail)
+    assert worst is not None and names[int(worst.group(2))] == worst.group(1)
+    for k in range(1, len(claim.order)):
+        mover = claim.order[k - 1]
+        assert f"stage {k}, played by {names[mover]} (index {mover})," in \
+            named[f"deviation[{k}]"].detail
+    assert not any(re.search(r"agent \d", c.detail) for c in named.values())
 
 
 def _fails(checks, *names):

@@ -210,7 +210,7 @@ def test_tampered_cash_fails_verify(small_spec, tmp_path, capsys):
     result = json.loads(stdout)
     assert result["passed"] is False
     assert not result["checks"]["cash"]["passed"]
-    assert not result["checks"]["cash_sums_to_zero"]["passed"]
+    assert not result["checks"]["cash-balance"]["passed"]
 
 
 # --------------------------------------------------------------------------- bad input
@@ -385,6 +385,30 @@ def test_force_replaces_only_a_riskshare_run(small_spec, tmp_path, capsys):
     assert _main(["run", small_spec, "--out", run, "--quiet", "--force"]) == EXIT_OK
     assert not (run / "stale.txt").exists() and (run / "report.json").exists()
     assert _leftovers(tmp_path) == []
+
+
+def test_force_refuses_a_run_with_settlement_records(small_spec, tmp_path, capsys):
+    """Settlement records are records of money movements: --force never deletes them."""
+    run = tmp_path / "run"
+    assert _main(["run", small_spec, "--out", run, "--quiet"]) == EXIT_OK
+    assert _main(["settle", run, "--scenario", "3", "--quiet"]) == EXIT_OK
+    record = run / "settlements" / "scenario-3.json"
+    before = record.read_bytes(), (run / "report.json").read_bytes()
+    code, out, err = _run(["run", small_spec, "--out", run, "--force"], capsys)
+    assert code == EXIT_INPUT and out == ""
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "--out" in err and "settlements/scenario-3.json" in err
+    assert "choose another --out" in err and "move" in err
+    assert (record.read_bytes(), (run / "report.json").read_bytes()) == before
+    assert _leftovers(tmp_path) == []
+    # with the records moved away, the run is replaced as before
+    (run / "settlements").rename(tmp_path / "kept-settlements")
+    assert _main(["run", small_spec, "--out", run, "--quiet", "--force"]) == EXIT_OK
+    assert (tmp_path / "kept-settlements" / "scenario-3.json").read_bytes() == before[0]
+    # an empty settlements folder holds no record: replaced too
+    (run / "settlements").mkdir()
+    assert _main(["run", small_spec, "--out", run, "--quiet", "--force"]) == EXIT_OK
+    assert not (run / "settlements").exists()
 
 
 def test_empty_directory_and_a_file_as_out(small_spec, tmp_path, capsys):

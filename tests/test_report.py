@@ -299,6 +299,61 @@ def test_figures_are_png(three):
                                                  ("losses", "simplex", "payoffs", "collateral")}
 
 
+def test_losses_legend_has_the_colours_of_every_panel(three):
+    """Each legend entry is drawn in the colour of the dots it names, in every panel."""
+    from matplotlib.colors import to_rgba
+
+    from riskshare.report._figures import losses_figure
+
+    r = three.result
+    fig = losses_figure(r.pool.names, r.pool.positions, r.efficient.allocation, r.cash, "USD")
+    legend = fig.legends[0]
+    handles = legend.legend_handles
+    assert [t.get_text() for t in legend.get_texts()] == [
+        "own loss before sharing", "share of the pooled loss after sharing"]
+    panels = [ax for ax in fig.axes if ax.get_visible() and ax.collections]
+    assert len(panels) == r.pool.n
+    for ax in panels:
+        for handle, dots in zip(handles, ax.collections[:2], strict=True):
+            for colour in dots.get_facecolors():
+                np.testing.assert_allclose(colour, to_rgba(handle.get_facecolor()[0]),
+                                           err_msg=ax.get_title())
+    fig.clear()
+
+
+def _bar_tops(ax) -> np.ndarray:
+    return np.array([p.get_y() + p.get_height() for p in ax.patches])
+
+
+def test_collateral_chart_keeps_small_amounts_readable():
+    """One dominant member: log scale, every bar at its amount and labelled with it."""
+    from riskshare.report._figures import collateral_figure, compact
+
+    names = ("Big", "Mid", "Small", "Nil")
+    C = np.array([8.13e6, 1.53e5, 695.0, 0.0])
+    t = np.array([1.8e5, -1.3e5, -695.0, -49_305.0])
+    fig, log = collateral_figure(names, C, t, "USD")
+    top, bottom = fig.axes
+    assert log and top.get_yscale() == "log"
+    tops = _bar_tops(top)
+    np.testing.assert_allclose(tops[:3], C[:3], rtol=1e-12)
+    assert tops[3] <= top.get_ylim()[0]                  # no bar for nothing locked
+    labels = [a.get_text() for a in top.texts]
+    assert labels == [compact(c) for c in C] == ["8.13M", "153k", "695", "0"]
+    # the smallest positive bar stands clear of the axis (on a linear axis: 695/8.13M)
+    y = top.transAxes.inverted().transform(top.transData.transform((0.0, 695.0)))[1]
+    assert y > 0.1
+    np.testing.assert_allclose([p.get_height() for p in bottom.patches], t, rtol=1e-12)
+    assert [a.get_text() for a in bottom.texts] == ["+180k", "-130k", "-695", "-49.3k"]
+    fig.clear()
+
+    close = np.array([300.0, 200.0, 100.0, 0.0])         # similar amounts: linear scale
+    fig, log = collateral_figure(names, close, t, "USD")
+    assert not log and fig.axes[0].get_yscale() == "linear"
+    np.testing.assert_allclose(_bar_tops(fig.axes[0]), close, rtol=1e-12)
+    fig.clear()
+
+
 def test_two_agents_without_subpool_and_fixed_order(tmp_path):
     result = entropic_result([[-1.0, 0.0, -3.0], [0.0, -2.0, -1.0]], None, [2.0, 1.0],
                              ("a", "b"))

@@ -189,8 +189,9 @@ def test_verify_passes_on_a_good_run(small_run):
     result = _verify(small_run)
     assert result.passed, [(c.name, c.detail) for c in result.failed]
     names = {c.name for c in result.checks}
-    assert {"allocation_in_menu", "certificate_gap", "mu_integrals", "payoffs", "bids",
-            "cash", "cash_sums_to_zero", "collateral", "reported_checks_passed"} <= names
+    assert {"allocation-in-menu", "efficiency-certificate", "mu-integrals", "payoffs-spec9",
+            "bids", "cash", "cash-balance", "collateral-covers", "collateral-rounding",
+            "reported-checks-passed"} <= names
 
 
 def _failed(path: Path) -> set[str]:
@@ -204,7 +205,7 @@ def test_tampered_cash_is_caught(small_run, tmp_path):
         doc["agents"][0]["cash"] += 1.0
     _edit_report(run, change)
     failed = _failed(run)
-    assert {"cash", "cash_sums_to_zero"} <= failed
+    assert {"cash", "cash-balance"} <= failed
 
 
 def test_shifted_allocation_is_caught(small_run, tmp_path):
@@ -216,8 +217,8 @@ def test_shifted_allocation_is_caught(small_run, tmp_path):
                 row[5] = repr(float(row[5]) + (1.0 if row[1] == "Ana" else -1.0))
     _edit_csv(run, "allocation.csv", change)
     failed = _failed(run)
-    assert "allocation_sums_to_aggregate" not in failed
-    assert {"at_efficient", "welfare", "allocation_columns"} & failed
+    assert "allocation-sums-to-aggregate" not in failed
+    assert {"at-efficient", "welfare", "allocation-columns"} & failed
 
 
 def test_tampered_bid_surplus_and_check_are_caught(small_run, tmp_path):
@@ -230,7 +231,7 @@ def test_tampered_bid_surplus_and_check_are_caught(small_run, tmp_path):
         doc["checks"][name]["passed"] = False
     _edit_report(run, change)
     failed = _failed(run)
-    assert {"bids", "surplus", "reported_checks_passed"} <= failed
+    assert {"bids", "surplus", "reported-checks-passed"} <= failed
 
 
 def test_tampered_certificate_is_caught(small_run, tmp_path):
@@ -243,7 +244,7 @@ def test_tampered_certificate_is_caught(small_run, tmp_path):
         for r, v in zip(rows[1:], vals, strict=True):
             r[col] = repr(float(v))
     _edit_csv(run, "certificate/supergradients.csv", change)
-    assert "certificate_gap" in _failed(run)
+    assert "efficiency-certificate" in _failed(run)
 
 
 def test_tampered_collateral_is_caught(small_run, tmp_path):
@@ -252,7 +253,7 @@ def test_tampered_collateral_is_caught(small_run, tmp_path):
     def change(doc):
         doc["agents"][1]["collateral"] -= 0.02
     _edit_report(run, change)
-    assert "collateral" in _failed(run)
+    assert "collateral-covers" in _failed(run)
 
 
 def test_tampered_mu_integral_is_caught(small_run, tmp_path):
@@ -262,7 +263,7 @@ def test_tampered_mu_integral_is_caught(small_run, tmp_path):
         a = doc["agents"][0]
         a["mu_integral"]["value"] += 0.05 * abs(doc["pool"]["aggregate"]["expected"]) + 1.0
     _edit_report(run, change)
-    assert "mu_integrals" in _failed(run)
+    assert "mu-integrals" in _failed(run)
 
 
 def test_missing_files_are_input_errors(small_run, tmp_path):
@@ -282,11 +283,69 @@ def test_tampered_schedules_are_caught(small_run, tmp_path):
     body = json.loads(first.read_text())
     body["constant"] += 1.0
     first.write_text(json.dumps(body))
-    assert "stage_payments" in _failed(run)
+    assert "stage-payments" in _failed(run)
 
     run2 = _copy(small_run, tmp_path / "second")
     last = run2 / "schedules" / "stage-2.json"
     body = json.loads(last.read_text())
     body["utility_terms"][0]["coefficient"] = 0.9
     last.write_text(json.dumps(body))
-    assert "chooser_indifferent" in _failed(run2)
+    assert "chooser-indifference" in _failed(run2)
+
+
+# --------------------------------------------------------------------------- names
+
+#: checks verify makes under the name of the run's own check of the same fact
+SHARED = {"allocation-in-menu", "welfare", "efficiency-certificate", "mu-integrals",
+          "lipschitz[1]", "lipschitz[2]", "normalisation[1]", "normalisation[2]",
+          "chooser-indifference", "stage-payments", "surplus", "payoffs-spec7",
+          "payoffs-spec9", "bids", "cash", "cash-balance", "collateral-covers",
+          "collateral-rounding"}
+
+
+def test_verify_names_its_checks_as_report_json_does(small_run):
+    """A user can match verify's checks with report.json's: same fact, same name."""
+    result = _verify(small_run)
+    names = [c.name for c in result.checks]
+    assert len(names) == len(set(names))            # --json keys them by name
+    reported = set(json.loads((small_run / "report.json").read_text())["checks"])
+    assert SHARED <= set(names) & reported
+    assert not any("_" in name.split("[")[0] for name in names)
+    # every name verify gives is in the table of docs/cli.md, with its report.json twin
+    table = (Path(__file__).parents[1] / "docs" / "cli.md").read_text(encoding="utf-8")
+    for name in names:
+        generic = name.split("[")[0] + ("[" if "[" in name else "")
+        assert f"`{generic}" in table, name
+    detail = next(c.detail for c in result.checks if c.name == "reported-checks-passed")
+    assert f"{len(SHARED)} of them recomputed here under the same name" in detail
+
+
+def test_tampered_normalisation_and_collateral_rounding_are_named(small_run, tmp_path):
+    """Per-stage and split checks name exactly what was altered."""
+    run = _copy(small_run, tmp_path)
+    doc = json.loads((run / "report.json").read_text())
+    unit = float(doc["settings"]["settlement_unit"])
+
+    def change(d):
+        d["agents"][0]["collateral"] += 3 * unit       # locks too much: rounding, not cover
+    _edit_report(run, change)
+    failed = _failed(run)
+    assert "collateral-rounding" in failed and "collateral-covers" not in failed
+
+    run2 = _copy(small_run, tmp_path / "second")
+    first = run2 / "schedules" / "stage-1.json"
+    body = json.loads(first.read_text())
+    body["constant"] += 0.5 * abs(doc["pool"]["aggregate"]["expected"]) + 1.0
+    first.write_text(json.dumps(body))
+    failed = _failed(run2)
+    assert "normalisation[1]" in failed and "normalisation[2]" not in failed
+
+
+def test_missing_collateral_fails(small_run, tmp_path):
+    """A collateral written as null (NaN) is not taken as covered."""
+    run = _copy(small_run, tmp_path)
+
+    def change(doc):
+        doc["agents"][2]["collateral"] = None
+    _edit_report(run, change)
+    assert {"collateral-covers", "collateral-rounding"} <= _failed(run)

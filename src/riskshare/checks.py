@@ -311,6 +311,7 @@ class _Checker:
     def __init__(self, pool, utilities, menu, measure, claim, draws, vertices, seed):
         self.pool, self.utilities, self.menu, self.claim = pool, list(utilities), menu, claim
         self.n = pool.n
+        self.names = tuple(pool.names)
         self.order = tuple(int(i) for i in claim.order)
         self.Y = np.asarray(claim.allocation, dtype=float)
         self.scale = max(float(np.abs(pool.aggregate) @ pool.probabilities), 1e-300)
@@ -360,6 +361,10 @@ class _Checker:
         owner = np.where(menu.block_scale > 0, winner, loser)
         return menu.allocation(menu.vertex_shares(owner))
 
+    def who(self, i: int) -> str:
+        """Agent ``i`` as a reader knows it: its pool name, with its index."""
+        return f"{self.names[i]} (index {i})"
+
     def tol_between(self, *estimates: Estimate) -> float:
         return Z_SCORE * float(np.sqrt(sum(e.stderr**2 for e in estimates))) + self.num
 
@@ -408,7 +413,7 @@ class _Checker:
         ratio, diff, tol, agent = max(rows)
         return Check("mu-integrals", ratio <= 1.0, diff, tol,
                      "claimed ∫U_i dμ against the checker's Monte Carlo over joint draws "
-                     f"({Z_SCORE:g} standard errors of both); worst agent {agent}")
+                     f"({Z_SCORE:g} standard errors of both); worst agent {self.who(agent)}")
 
     # ------------------------------------------------------------------ stages
     def stage_checks(self, k: int) -> list[Check]:
@@ -485,8 +490,9 @@ class _Checker:
         if k == 1:
             tol += CERTIFICATE_RTOL * max(abs(self.W), self.scale)
         return Check(f"deviation[{k}]", best <= tol, best, tol,
-                     f"largest gain of stage {k} (agent {own}) over deviation families, "
-                     f"continuation best-replying over the candidates; best family: {label}. "
+                     f"largest gain of stage {k}, played by {self.who(own)}, over deviation "
+                     "families; continuation best-replying over the candidates; best family: "
+                     f"{label}. "
                      f"Tolerance: {Z_SCORE:g} standard errors of ∫W_{k + 1} dμ (claimed and "
                      "recomputed) + ε ∫d(·,Y*) dμ")
 
@@ -511,7 +517,7 @@ class _Checker:
                 a[later] = 1.0
                 a[j] += delta
                 if max(abs(a[i]) * self.lip[i] for i in range(self.n)) <= cap:
-                    yield f"tilted U_{j}{delta:+g}", norm(t.U @ a)
+                    yield f"tilted U_{j}{delta:+g} ({self.names[j]})", norm(t.U @ a)
         room = cap - need if np.isfinite(cap) else need
         for idx in range(len(t.anchors)):
             for beta in (1e-3 * need, 0.5 * room):

@@ -70,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="pool file (.toml or .json); default: the bundled Florida pool")
     run.add_argument("--out", required=True, metavar="DIR", help="run directory to create")
     run.add_argument("--force", action="store_true",
-                     help="replace DIR if it holds an earlier riskshare run")
+                     help="replace DIR if it holds an earlier riskshare run "
+                          "(never one with settlement records)")
     run.add_argument("--simplex-agents", metavar="A,B,C",
                      help="the three members of the simplex picture (overrides the pool file)")
     run.set_defaults(func=_cmd_run)
@@ -251,7 +252,7 @@ class _RunOutput:
     Files are written into a hidden sibling directory, which is renamed to
     ``out`` at the end. An existing ``out`` is never touched without ``--force``
     (an empty directory counts as free), and ``--force`` replaces only a
-    directory holding an earlier riskshare run.
+    directory holding an earlier riskshare run without settlement records.
     """
 
     def __init__(self, out: Path, force: bool):
@@ -283,6 +284,13 @@ class _RunOutput:
                                        "holding an earlier riskshare run (report.json) is "
                                        "replaced", "this one is not: choose another --out "
                                        "or remove it yourself")
+        records = _settlement_records(out)
+        if records:
+            raise RecordExistsError("--out", [p.relative_to(out).as_posix() for p in records],
+                                    "with --force, only a run without settlement records "
+                                    "(written by `riskshare settle`) is replaced",
+                                    f"choose another --out, or move {out / 'settlements'} "
+                                    "away first")
 
     def __enter__(self) -> Path:
         self.check()
@@ -313,6 +321,16 @@ class _RunOutput:
     def __exit__(self, *exc) -> None:
         if self.tmp is not None and self.tmp.exists():
             shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _settlement_records(run: Path) -> list[Path]:
+    """Files under ``run/settlements`` (records of money movements), but not the
+    temporary file of a record being written."""
+    folder = run / "settlements"
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.rglob("*")
+                  if not p.is_dir() and not p.name.startswith(".record-"))
 
 
 def _is_run_directory(path: Path) -> bool:

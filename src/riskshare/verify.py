@@ -25,6 +25,12 @@ rebuilds the pool and the utilities from the spec copy (through
   ``max(0, max_ω -r_i(ω))`` rounded up to the settlement unit;
 * the auction's public tie-break record and any settlement records;
 * that every check the run reported passed.
+
+Names. A check that re-checks, from the files, the same fact as one of the run's
+own checks (report.json ``checks``, written by :mod:`riskshare.checks`) carries
+that check's name (``allocation-in-menu``, ``mu-integrals``, ``lipschitz[k]``,
+``cash-balance``, ...); the others are checks only verify makes. docs/cli.md
+lists them all.
 """
 
 from __future__ import annotations
@@ -269,8 +275,8 @@ def verify_run(directory, draws: int = MU_DRAWS) -> Verification:
         _check_columns(ctx),
         _check_sums(ctx),
         _check_menu(ctx),
-        _check_values(ctx, "standalone", ctx.U_X, "U_i(X_i)"),
-        _check_values(ctx, "at_efficient", ctx.U_Y, "U_i(Y*_i)"),
+        _check_values(ctx, "standalone", "standalone", ctx.U_X, "U_i(X_i)"),
+        _check_values(ctx, "at-efficient", "at_efficient", ctx.U_Y, "U_i(Y*_i)"),
         _check_welfare(ctx),
         *_check_certificate(ctx),
         _check_mu_integrals(ctx, draws),
@@ -279,13 +285,14 @@ def verify_run(directory, draws: int = MU_DRAWS) -> Verification:
         *_check_payoffs(ctx),
         _check_cash(ctx),
         _check_cash_sum(ctx),
-        _check_collateral(ctx),
+        *_check_collateral(ctx),
         *_check_auction(ctx),
         *_check_priors(ctx),
         *_check_settlements(ctx),
-        _check_reported(ctx),
     ]
-    return Verification(str(run.directory), tuple(c for c in checks if c is not None))
+    checks = [c for c in checks if c is not None]
+    checks.append(_check_reported(ctx, {c.name for c in checks}))
+    return Verification(str(run.directory), tuple(checks))
 
 
 class _Context:
@@ -317,11 +324,11 @@ class _Context:
 def _check_inputs(ctx: _Context) -> VerifyCheck:
     pool = ctx.spec.pool
     if tuple(pool.names) != ctx.run.names or pool.positions.shape != ctx.X.shape:
-        return VerifyCheck("inputs_match_spec", False, math.inf, 0.0,
+        return VerifyCheck("inputs-match-spec", False, math.inf, 0.0,
                            "agents or shape of the spec copy differ from allocation.csv")
     dx = float(np.max(np.abs(pool.positions - ctx.X)))
     dp = float(np.max(np.abs(pool.probabilities - ctx.P)))
-    return _check("inputs_match_spec", max(dx / ctx.scale, dp), 1e-12,
+    return _check("inputs-match-spec", max(dx / ctx.scale, dp), 1e-12,
                   "positions and probabilities of allocation.csv equal the spec copy's")
 
 
@@ -334,14 +341,14 @@ def _check_columns(ctx: _Context) -> VerifyCheck:
     d_share = np.max(np.abs(run.share[:, nz] - share), initial=0.0) * ctx.scale
     blank = np.all(np.isnan(run.share[:, ~nz]))
     value = max(d_ind, d_rec, d_share) if blank else math.inf
-    return _check("allocation_columns", value, ctx.tol,
+    return _check("allocation-columns", value, ctx.tol,
                   "indemnity = Y* - X, receipt = indemnity + cash, share = Y*/X")
 
 
 def _check_sums(ctx: _Context) -> VerifyCheck:
     d = float(np.max(np.abs(ctx.Y.sum(axis=0) - ctx.aggregate)))
     p = abs(float(ctx.P.sum()) - 1.0) * ctx.scale
-    return _check("allocation_sums_to_aggregate", max(d, p), ctx.tol,
+    return _check("allocation-sums-to-aggregate", max(d, p), ctx.tol,
                   "Σ_i Y*_i(ω) = X(ω) in every scenario; probabilities sum to 1")
 
 
@@ -354,7 +361,7 @@ def _check_menu(ctx: _Context) -> VerifyCheck:
     else:
         items = np.asarray(ctx.spec.menu.items)
         value = float(np.min(np.max(np.abs(items - ctx.Y), axis=(1, 2))))
-    return _check("allocation_in_menu", value, ctx.tol, f"{kind} menu, own membership test")
+    return _check("allocation-in-menu", value, ctx.tol, f"{kind} menu, own membership test")
 
 
 def _sign_violation(Y: np.ndarray, X: np.ndarray) -> float:
@@ -392,10 +399,14 @@ def _comonotone_violation(Y: np.ndarray, X: np.ndarray) -> float:
     return worst
 
 
-def _check_values(ctx: _Context, key: str, recomputed: np.ndarray, what: str) -> VerifyCheck:
+def _check_values(ctx: _Context, name: str, key: str, recomputed: np.ndarray,
+                  what: str) -> VerifyCheck:
+    """The per-agent field ``key`` of report.json against its recomputation."""
     reported = ctx.run.agent_values(key)
     d = float(np.max(np.abs(reported - recomputed)))
-    return _check(key, d, ctx.tol, f"{what} recomputed from the spec copy's utilities")
+    return _check(name, d, ctx.tol,
+                  f"{what} (report.json agents[].{key}) recomputed from the spec copy's "
+                  "utilities")
 
 
 def _check_welfare(ctx: _Context) -> VerifyCheck:
@@ -412,7 +423,7 @@ def _check_certificate(ctx: _Context) -> list[VerifyCheck]:
     if ctx.spec.menu.kind == "finite":
         return [_finite_optimality(ctx)]
     if Q is None:
-        return [VerifyCheck("certificate", False, math.inf, 0.0,
+        return [VerifyCheck("efficiency-certificate", False, math.inf, 0.0,
                             "report.json names no supergradients file")]
     simplex = max(float(np.max(-Q, initial=0.0)), float(np.max(np.abs(Q.sum(axis=1) - 1))))
     penalties = np.array([float(u.penalty(q, y)) for u, q, y in
@@ -421,16 +432,16 @@ def _check_certificate(ctx: _Context) -> list[VerifyCheck]:
     gap = bound - ctx.W
     gap_tol = _gap_tolerance(eff, ctx)
     return [
-        _check("certificate_priors", simplex, 1e-9,
+        _check("certificate-priors", simplex, 1e-9,
                "each supergradient Q_i is a probability vector"),
-        _check("certificate_penalties_finite", 0.0 if np.all(np.isfinite(penalties))
+        _check("certificate-penalties-finite", 0.0 if np.all(np.isfinite(penalties))
                else math.inf, 0.0, "each Q_i lies in the domain of the agent's penalty"),
-        _check("certificate_gap", gap, gap_tol,
+        _check("efficiency-certificate", gap, gap_tol,
                f"weak-duality bound Σα_i(Q_i) + max_Z Σ<Q_i,Z_i> = {bound:.12g} "
                f"minus W = {ctx.W:.12g}"),
-        _check("certificate_bound_reported", abs(bound - float(eff["upper_bound"])),
+        _check("certificate-bound-reported", abs(bound - float(eff["upper_bound"])),
                max(gap_tol, ctx.tol), "reported upper bound equals the recomputed one"),
-        _check("certificate_bound_valid", max(0.0, ctx.W - bound), ctx.tol,
+        _check("certificate-bound-valid", max(0.0, ctx.W - bound), ctx.tol,
                "the bound is not below the welfare it certifies"),
     ]
 
@@ -467,7 +478,7 @@ def _finite_optimality(ctx: _Context) -> VerifyCheck:
     items = np.asarray(ctx.spec.menu.items)
     W = sum(np.asarray(u.value(items[:, i, :])) for i, u in enumerate(ctx.utilities))
     best = float(np.max(W))
-    return _check("certificate_gap", best - ctx.W, ctx.tol,
+    return _check("efficiency-certificate", best - ctx.W, ctx.tol,
                   f"finite menu: the chosen item's welfare against all {items.shape[0]} items")
 
 
@@ -486,7 +497,7 @@ def _check_mu_integrals(ctx: _Context, draws: int) -> VerifyCheck:
         z = abs(est - ctx.I[i]) / max(math.hypot(se, ctx.I_se[i]), ctx.tol)
         worst = max(worst, z)
         detail.append(f"{ctx.run.names[i]}: {est:.6g}±{se:.2g}")
-    return _check("mu_integrals", worst, SIGMAS,
+    return _check("mu-integrals", worst, SIGMAS,
                   f"independent Monte Carlo, {draws} draws per agent, in standard errors; "
                   + "; ".join(detail))
 
@@ -499,7 +510,7 @@ def _finite_mu(ctx: _Context, settings) -> VerifyCheck:
     exact = np.array([float(w @ np.asarray(u.value(items[:, i, :])))
                       for i, u in enumerate(ctx.utilities)])
     d = float(np.max(np.abs(exact - ctx.I) - SIGMAS * ctx.I_se))
-    return _check("mu_integrals", max(d, 0.0), ctx.tol, "finite menu: exact weighted sums")
+    return _check("mu-integrals", max(d, 0.0), ctx.tol, "finite menu: exact weighted sums")
 
 
 def _block_concentration(ctx: _Context, settings) -> tuple[np.ndarray, dict]:
@@ -594,8 +605,8 @@ def _check_schedules(ctx: _Context, draws: int) -> list[VerifyCheck]:
     order = [ctx.run.names.index(s) for s in ctx.report["order"]]
     eps = float(ctx.report["settings"].get("epsilon", 0.0))
     return [
-        _schedule_lipschitz(ctx, bodies),
-        _schedule_normalised(ctx, bodies, prices, weights),
+        *_schedule_lipschitz(ctx, bodies),
+        *_schedule_normalised(ctx, bodies, prices, weights),
         _chooser(ctx, bodies, prices, U, order, eps),
         _stage_payments(ctx, bodies, order),
     ]
@@ -651,36 +662,45 @@ def _distance(Y: np.ndarray, Z: np.ndarray, metric: str, P: np.ndarray) -> np.nd
     return (diff @ P).sum(axis=-1)
 
 
-def _schedule_lipschitz(ctx: _Context, bodies: list[dict]) -> VerifyCheck:
+def _schedule_lipschitz(ctx: _Context, bodies: list[dict]) -> list[VerifyCheck]:
+    """``lipschitz[k]``: the Lipschitz bound of ``p_k`` from its terms against the cap."""
     cap = ctx.report.get("lipschitz_cap")
-    worst = 0.0
-    for b in bodies:
-        coef = np.zeros(ctx.n)
-        for t in b.get("utility_terms") or ():
-            coef[int(t["agent"])] += float(t["coefficient"])
-        lips = [1.0 if b["metric"] == "sup" else float(u.lipschitz("l1", ctx.P))
-                for u in ctx.utilities]
-        bound = max((abs(a) * L for a, L in zip(coef, lips, strict=True)), default=0.0)
-        bound += sum(abs(float(t["coefficient"])) for t in b.get("distance_terms") or ())
-        worst = max(worst, bound)
-    if cap is None:
-        return _check("schedules_lipschitz", 0.0, 0.0,
-                      f"no cap in force (finite menu); largest bound {worst:.6g}")
-    return _check("schedules_lipschitz", worst, float(cap) * (1 + 1e-12),
-                  "max_j |a_j| L_j + Σ|b_l| of every schedule within the cap L")
+    out = []
+    for k, b in enumerate(bodies, start=1):
+        bound = _lipschitz_bound(ctx, b)
+        if cap is None:
+            out.append(_check(f"lipschitz[{k}]", 0.0, 0.0,
+                              f"no cap in force (finite menu); bound of p_{k} {bound:.6g}"))
+            continue
+        out.append(_check(f"lipschitz[{k}]", bound, float(cap) * (1 + 1e-12),
+                          f"max_j |a_j| L_j + Σ|b_l| of p_{k} (schedules/stage-{k}.json) "
+                          "within the cap L"))
+    return out
 
 
-def _schedule_normalised(ctx, bodies, prices, weights) -> VerifyCheck:
-    worst = 0.0
-    for b, p in zip(bodies, prices, strict=True):
+def _lipschitz_bound(ctx: _Context, body: dict) -> float:
+    coef = np.zeros(ctx.n)
+    for t in body.get("utility_terms") or ():
+        coef[int(t["agent"])] += float(t["coefficient"])
+    lips = [1.0 if body["metric"] == "sup" else float(u.lipschitz("l1", ctx.P))
+            for u in ctx.utilities]
+    bound = max((abs(a) * L for a, L in zip(coef, lips, strict=True)), default=0.0)
+    return bound + sum(abs(float(t["coefficient"])) for t in body.get("distance_terms") or ())
+
+
+def _schedule_normalised(ctx, bodies, prices, weights) -> list[VerifyCheck]:
+    """``normalisation[k]``: ``|∫ p_k dμ|`` (money) within its allowance."""
+    out = []
+    for k, (b, p) in enumerate(zip(bodies, prices, strict=True), start=1):
         if weights is not None:
             mean, se = float(weights @ p), 0.0
         else:
             mean, se = float(p.mean()), float(p.std(ddof=1) / math.sqrt(p.size))
         allowed = SIGMAS * math.hypot(se, float(b.get("constant_stderr") or 0.0)) + ctx.tol
-        worst = max(worst, abs(mean) / allowed)
-    return _check("schedules_normalised", worst, 1.0,
-                  f"|∫ p_k dμ| over {SIGMAS:g} combined standard errors (own sample of μ)")
+        out.append(_check(f"normalisation[{k}]", abs(mean), allowed,
+                          f"|∫ p_{k} dμ| on verify's own sample of μ ({SIGMAS:g} combined "
+                          "standard errors of the sample and of the schedule's constant)"))
+    return out
 
 
 def _chooser(ctx, bodies, prices, U, order, eps: float) -> VerifyCheck:
@@ -688,13 +708,13 @@ def _chooser(ctx, bodies, prices, U, order, eps: float) -> VerifyCheck:
     payoff = U[:, chooser] - prices[-1]
     if eps == 0.0:
         spread = float(payoff.max() - payoff.min())
-        return _check("chooser_indifferent", spread, ctx.tol,
+        return _check("chooser-indifference", spread, ctx.tol,
                       f"U_chooser - p_{len(bodies)} is constant over {payoff.size} draws")
     Ystar = ctx.Y[None, :, :]
     U_star = ctx.U_Y[None, :]
     at_star = float(ctx.U_Y[chooser]
                     - _price(bodies[-1], Ystar, U_star, ctx, _chosen_item(ctx))[0])
-    return _check("chooser_prefers_efficient", float(payoff.max()) - at_star, ctx.tol,
+    return _check("choice", float(payoff.max()) - at_star, ctx.tol,
                   "with ε > 0 no drawn allocation beats Y* for the chooser")
 
 
@@ -711,7 +731,7 @@ def _stage_payments(ctx, bodies, order) -> VerifyCheck:
         expect = ctx.U_Y[agent] + p[k] - p[k - 1]
         allowed = ctx.tol + SIGMAS * (se[k] + se[k - 1])
         worst = max(worst, abs(stage[agent] - expect) / allowed)
-    return _check("stage_payments", worst, 1.0,
+    return _check("stage-payments", worst, 1.0,
                   "stage payoff = U_k(Y*_k) + p_k(Y*) - p_{k-1}(Y*) from the posted schedules "
                   "(in units of the allowance)")
 
@@ -731,15 +751,15 @@ def _check_payoffs(ctx: _Context) -> list[VerifyCheck]:
     first = order[0]
     expect_stage = ctx.I.copy()
     expect_stage[first] = ctx.W - float(ctx.I[order[1:]].sum())
-    checks = [_check("stage_payoffs", float(np.max(np.abs(stage - expect_stage))), ctx.tol,
+    checks = [_check("payoffs-spec7", float(np.max(np.abs(stage - expect_stage))), ctx.tol,
                      "first mover W - Σ_{k>=2} ∫U_k dμ, every later player ∫U_k dμ")]
     if ctx.report.get("auction"):
         expect = ctx.I + ctx.S / ctx.n
-        checks.append(_check("payoffs", float(np.max(np.abs(payoff - expect))), ctx.tol,
+        checks.append(_check("payoffs-spec9", float(np.max(np.abs(payoff - expect))), ctx.tol,
                              "payoff_i = ∫U_i dμ + S/n"))
     else:
-        checks.append(_check("payoffs", float(np.max(np.abs(payoff - stage))), ctx.tol,
-                             "fixed order: payoff = stage payoff"))
+        checks.append(_check("payoffs-fixed-order", float(np.max(np.abs(payoff - stage))),
+                             ctx.tol, "fixed order: payoff = stage payoff"))
     return checks
 
 
@@ -750,17 +770,25 @@ def _check_cash(ctx: _Context) -> VerifyCheck:
 
 
 def _check_cash_sum(ctx: _Context) -> VerifyCheck:
-    return _check("cash_sums_to_zero", abs(float(ctx.cash.sum())), ctx.tol, "Σ_i t_i = 0")
+    return _check("cash-balance", abs(float(ctx.cash.sum())), ctx.tol, "Σ_i t_i = 0")
 
 
-def _check_collateral(ctx: _Context) -> VerifyCheck:
+def _check_collateral(ctx: _Context) -> list[VerifyCheck]:
+    """Collateral covers the most each member can owe, rounded up by less than one unit.
+
+    A missing (NaN) collateral fails both checks.
+    """
     unit = float(ctx.report["settings"]["settlement_unit"])
     receipts = ctx.Y - ctx.X + ctx.cash[:, None]
     need = np.maximum(0.0, np.max(-receipts, axis=1))
     reported = ctx.run.agent_values("collateral")
-    slack = np.maximum(need - reported, reported - need - unit)
-    return _check("collateral", max(0.0, float(np.max(slack))), ctx.tol,
-                  f"max(0, max_ω -r_i(ω)) <= collateral < that + {unit} (rounded up)")
+    short = float(np.max(np.maximum(need - reported, 0.0)))
+    over = float(np.max(np.maximum(reported - need, 0.0)))
+    return [
+        _check("collateral-covers", short, ctx.tol, "collateral_i >= max(0, max_ω -r_i(ω))"),
+        _check("collateral-rounding", over, unit + ctx.tol,
+               f"collateral exceeds the most owed by less than one settlement unit ({unit:g})"),
+    ]
 
 
 def _check_auction(ctx: _Context) -> list[VerifyCheck]:
@@ -778,7 +806,7 @@ def _check_auction(ctx: _Context) -> list[VerifyCheck]:
                 0.0 if ctx.report["order"][0] == winner else math.inf)
     return [
         _check("bids", float(np.max(np.abs(bids - expect))), ctx.tol, "b_i = S(n-1)/n"),
-        _check("auction_rules", rules, ctx.tol,
+        _check("auction-rules", rules, ctx.tol,
                "highest bid wins, pays its bid, rebate = bid/(n-1), winner moves first"),
         _tie_break(auction),
     ]
@@ -791,9 +819,9 @@ def _tie_break(auction: dict) -> VerifyCheck:
     try:
         index = verify_tie_break(record)
     except (ValueError, TypeError, KeyError) as exc:
-        return VerifyCheck("tie_break", False, math.inf, 0.0, f"record does not replay: {exc}")
+        return VerifyCheck("tie-break", False, math.inf, 0.0, f"record does not replay: {exc}")
     winner_ok = auction["tied"][index] == auction["winner"]
-    return _check("tie_break", 0.0 if winner_ok else math.inf, 0.0,
+    return _check("tie-break", 0.0 if winner_ok else math.inf, 0.0,
                   f"commit-reveal draw replays to index {index} of {len(auction['tied'])} tied")
 
 
@@ -808,7 +836,7 @@ def _check_priors(ctx: _Context) -> list[VerifyCheck]:
         fresh = np.asarray(ctx.utilities[i].worst_case_prior(ctx.Y[i]), dtype=float)
         bad = max(bad, float(np.max(np.abs(fresh - Q))))
         bad = bad if np.all(np.isfinite(Q)) else math.inf
-        out.append(_check(f"worst_case_prior[{a['name']}]", bad, 1e-9,
+        out.append(_check(f"worst-case-prior[{a['name']}]", bad, 1e-9,
                           f"{rel}: a probability vector, equal to the prior the utility "
                           "picks at Y*_i"))
     return out
@@ -855,13 +883,17 @@ def _within(value, tolerance) -> bool:
     return tolerance is None or float(value) <= float(tolerance)
 
 
-def _check_reported(ctx: _Context) -> VerifyCheck:
-    failed = [k for k, c in ctx.report["checks"].items() if not c["passed"]]
-    wrong = [k for k, c in ctx.report["checks"].items()
+def _check_reported(ctx: _Context, recomputed: set[str]) -> VerifyCheck:
+    """Every check of report.json passed; ``recomputed`` are the names verify checked anew."""
+    reported = ctx.report["checks"]
+    failed = [k for k, c in reported.items() if not c["passed"]]
+    wrong = [k for k, c in reported.items()
              if c["passed"] and not _within(c["value"], c["tolerance"])]
-    detail = f"{len(ctx.report['checks'])} checks reported"
+    again = sum(k in recomputed for k in reported)
+    detail = (f"{len(reported)} checks reported, {again} of them recomputed here under the "
+              "same name")
     if failed:
         detail += "; failed: " + ", ".join(failed)
     if wrong:
         detail += "; marked passed but value > tolerance: " + ", ".join(wrong)
-    return _check("reported_checks_passed", len(failed) + len(wrong), 0, detail)
+    return _check("reported-checks-passed", len(failed) + len(wrong), 0, detail)

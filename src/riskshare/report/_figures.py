@@ -14,33 +14,54 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from ._format import money_unit
 
-__all__ = ["plot_losses", "plot_simplex", "plot_payoffs", "plot_collateral", "DPI"]
+__all__ = ["plot_losses", "plot_simplex", "plot_payoffs", "plot_collateral", "losses_figure",
+           "collateral_figure", "compact", "DPI"]
 
 DPI = 130
 _SQRT3_2 = np.sqrt(3.0) / 2.0
+#: colours of the losses figure: the same in every member's panel, so one legend fits all
+BEFORE_COLOUR = "0.7"
+AFTER_COLOUR = "tab:blue"
+#: the collateral panel switches to a log scale when the largest positive amount is more
+#: than this many times the smallest
+LOG_RATIO = 10.0
 
 
 def _unit_label(unit: str, suffix: str) -> str:
     return f"{suffix} {unit}".strip() if suffix else unit
 
 
-def _palette(n: int):
-    """Distinct colours without grey (grey marks "before sharing" and μ's draws)."""
-    tab10 = colormaps["tab10"]
-    tab20 = colormaps["tab20"]
-    colors = [tab10(i) for i in range(10) if i != 7] + ["black"]
-    colors += [tab20(i) for i in range(1, 20, 2) if i != 15]
-    return [colors[i % len(colors)] for i in range(n)]
+def compact(x: float, signed: bool = False) -> str:
+    """A short label for an amount: ``8.13M``, ``153k``, ``695``, ``0`` (``+`` when signed)."""
+    x = float(x)
+    if x == 0 or not np.isfinite(x):
+        return "0" if x == 0 else str(x)
+    a = abs(x)
+    for size, suffix in ((1e9, "bn"), (1e6, "M"), (1e3, "k")):
+        if a >= size:
+            text = f"{x / size:.3g}{suffix}"
+            break
+    else:
+        text = f"{x:.3g}"
+    return ("+" + text) if signed and x > 0 else text
 
 
 def plot_losses(path: Path, names, positions, allocation, cash, unit: str) -> str:
     """Each member's loss before and after sharing against the pooled loss (small multiples)."""
+    losses_figure(names, positions, allocation, cash, unit).savefig(path)
+    return ("Each dot is a scenario: horizontal, the pooled loss; vertical, the member's own "
+            "loss before sharing (grey) and its share of the pooled loss after sharing "
+            "(blue). The thin diagonal is the whole pooled loss. Cash, a fixed sum settled "
+            "in every scenario, is given above each panel and not included in the dots.")
+
+
+def losses_figure(names, positions, allocation, cash, unit: str) -> Figure:
+    """The figure of :func:`plot_losses`, not yet saved."""
     X = np.asarray(positions, dtype=float)
     Y = np.asarray(allocation, dtype=float)
     n = X.shape[0]
@@ -54,36 +75,33 @@ def plot_losses(path: Path, names, positions, allocation, cash, unit: str) -> st
     axes = fig.subplots(rows, cols, sharex=True, squeeze=False)
     fig.subplots_adjust(left=0.7 / (2.9 * cols + 0.8), right=0.98, wspace=0.32, hspace=0.55,
                         top=1 - 0.75 / height, bottom=0.85 / height)
-    colors = _palette(n)
     top = max(float(np.max(pooled, initial=0.0)), 1e-12) / div
     for i in range(rows * cols):
         ax = axes.flat[i]
         if i >= n:
             ax.set_visible(False)
             continue
-        _loss_panel(ax, pooled / div, -X[i] / div, -Y[i] / div, colors[i], top)
+        _loss_panel(ax, pooled / div, -X[i] / div, -Y[i] / div, top)
         ax.set_title(f"{names[i]}\ncash {cash[i] / div:+,.3g} {label}", fontsize=8.5)
     for ax in axes[:, 0]:
         ax.set_ylabel(f"member's loss ({label})", fontsize=8)
     for ax in axes[-1, :]:
         ax.set_xlabel(f"pooled loss ({label})", fontsize=8)
-    handles, _ = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, ["own loss before sharing", "share of the pooled loss after sharing"],
-               loc="lower center", ncol=2, fontsize=8.5, markerscale=2.5, frameon=False)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8.5, markerscale=2.5,
+               frameon=False)
     fig.suptitle("Loss of each member in every scenario, before and after sharing",
                  fontsize=10.5)
-    fig.savefig(path)
-    return ("Each dot is a scenario: horizontal, the pooled loss; vertical, the member's own "
-            "loss before sharing (grey) and its share of the pooled loss after sharing "
-            "(colour). The thin diagonal is the whole pooled loss. Cash, a fixed sum settled "
-            "in every scenario, is given above each panel and not included in the dots.")
+    return fig
 
 
-def _loss_panel(ax, pooled, before, after, color, top: float) -> None:
+def _loss_panel(ax, pooled, before, after, top: float) -> None:
     from matplotlib.ticker import MaxNLocator
 
-    ax.scatter(pooled, before, s=5, color="0.7", lw=0, label="before")
-    ax.scatter(pooled, after, s=5, color=color, lw=0, label="after")
+    ax.scatter(pooled, before, s=5, color=BEFORE_COLOUR, lw=0,
+               label="own loss before sharing")
+    ax.scatter(pooled, after, s=5, color=AFTER_COLOUR, lw=0,
+               label="share of the pooled loss after sharing")
     high = max(float(np.max(before, initial=0.0)), float(np.max(after, initial=0.0)), 1e-12)
     ax.plot([0, top], [0, top], color="0.85", lw=0.8, zorder=0)
     ax.set_ylim(-0.04 * high, 1.08 * high)
@@ -222,30 +240,66 @@ def plot_payoffs(path: Path, names, standalone, mu_integral, mu_stderr, surplus_
 
 
 def plot_collateral(path: Path, names, collateral, cash, unit: str) -> str:
-    """Collateral each member locks, with its cash."""
+    """Collateral each member locks (top, log scale when amounts differ widely), its cash
+    (bottom); every bar is labelled with its amount."""
+    fig, log = collateral_figure(names, collateral, cash, unit)
+    fig.savefig(path)
+    scale = ("on a logarithmic scale, so that small amounts stay visible next to large "
+             "ones; " if log else "")
+    return ("Top: the collateral each member locks in advance, the most it can owe in any "
+            f"scenario (its largest negative receipt, rounded up to the settlement unit), "
+            f"{scale}each bar is labelled with its amount ({unit}), and a member that can "
+            "never owe anything locks 0. Bottom: its cash, settled in every scenario "
+            "(+ received, − paid); the cash of all members sums to zero.")
+
+
+def collateral_figure(names, collateral, cash, unit: str) -> tuple[Figure, bool]:
+    """The figure of :func:`plot_collateral`, not yet saved, and whether its collateral
+    panel is on a log scale."""
     C = np.asarray(collateral, dtype=float)
     t = np.asarray(cash, dtype=float)
     n = C.size
-    div, suffix = money_unit(np.concatenate([C, t]))
     x = np.arange(n)
-    fig = Figure(figsize=(max(6.5, 0.9 * n + 2.5), 4.4), dpi=DPI)
-    ax = fig.subplots()
-    w = 0.38
-    bars = ax.bar(x - w / 2, C / div, w, color="tab:red", label="collateral to lock")
-    ax.bar_label(bars, labels=[f"{c / div:,.3g}" for c in C], fontsize=7, padding=2)
-    ax.bar(x + w / 2, t / div, w, color="tab:purple", alpha=0.8,
-           label="cash (+ received, − paid)")
-    ax.margins(y=0.12)
-    ax.axhline(0, color="black", lw=0.8)
-    ax.set_xticks(x, names, rotation=30, ha="right", fontsize=8)
-    ax.set_ylabel(_unit_label(unit, suffix))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.3g}"))
-    ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8, frameon=False)
-    ax.set_title("Collateral each member locks before the year, and its cash", fontsize=10)
+    fig = Figure(figsize=(max(6.5, 0.9 * n + 2.5), 6.6), dpi=DPI)
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
+    log = _collateral_panel(top, x, C, unit)
+    _cash_panel(bottom, x, t, unit)
+    bottom.set_xticks(x, names, rotation=30, ha="right", fontsize=8)
+    fig.suptitle("Collateral each member locks before the year, and its cash", fontsize=10.5)
     fig.tight_layout()
-    fig.savefig(path)
-    return ("Red: the collateral each member locks in advance, the most it can owe in any "
-            "scenario (its largest negative receipt, rounded up to the settlement unit). "
-            "Purple: its cash, settled in every scenario; the cash of all members sums to "
-            "zero.")
+    return fig, log
+
+
+def _collateral_panel(ax, x, C, unit: str) -> bool:
+    """Bars of the collateral from the axis' floor, each labelled; True on a log scale."""
+    positive = C[C > 0]
+    log = positive.size > 0 and float(positive.max()) > LOG_RATIO * float(positive.min())
+    if log:
+        floor = 10.0 ** np.floor(np.log10(float(positive.min())) - 0.3)
+        ax.set_yscale("log")
+        ax.set_ylim(floor, float(positive.max()) * 4.0)
+    else:
+        floor = 0.0
+        ax.set_ylim(0.0, max(float(np.max(C, initial=0.0)), 1e-12) * 1.18)
+    heights = np.where(C > 0, C - floor, 0.0)
+    ax.bar(x, heights, 0.6, bottom=floor, color="tab:red")
+    for xi, c in zip(x, C, strict=True):
+        ax.annotate(compact(c), (xi, max(c, floor)), xytext=(0, 2), textcoords="offset points",
+                    ha="center", va="bottom", fontsize=7.5)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: compact(v)))
+    ax.set_ylabel(f"collateral ({unit}{', log scale' if log else ''})", fontsize=9)
+    ax.grid(axis="y", alpha=0.3)
+    return log
+
+
+def _cash_panel(ax, x, t, unit: str) -> None:
+    ax.bar(x, t, 0.6, color="tab:purple", alpha=0.8)
+    for xi, v in zip(x, t, strict=True):
+        ax.annotate(compact(v, signed=True), (xi, v), xytext=(0, 2 if v >= 0 else -2),
+                    textcoords="offset points", ha="center",
+                    va="bottom" if v >= 0 else "top", fontsize=7.5)
+    ax.axhline(0, color="black", lw=0.8)
+    ax.margins(y=0.25)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: compact(v, signed=True)))
+    ax.set_ylabel(f"cash ({unit}; + received)", fontsize=9)
+    ax.grid(axis="y", alpha=0.3)
