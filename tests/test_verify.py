@@ -349,3 +349,29 @@ def test_missing_collateral_fails(small_run, tmp_path):
         doc["agents"][2]["collateral"] = None
     _edit_report(run, change)
     assert {"collateral-covers", "collateral-rounding"} <= _failed(run)
+
+
+def test_verify_accounts_for_the_perturbation(tmp_path):
+    """With ε > 0 the first mover gives ε ∫d(·,Y*)dμ to the chooser (spec §7): a good run
+    verifies, and a payoff moved by less than that amount is still caught."""
+    from riskshare.cli import main
+
+    spec = tmp_path / "eps.toml"
+    spec.write_text(SMALL_SPEC.replace("seed = 11", "seed = 11\nepsilon = 0.05"),
+                    encoding="utf-8")
+    out = tmp_path / "run"
+    assert main(["run", str(spec), "--out", str(out), "--quiet"]) == 0
+    result = _verify(out)
+    assert result.passed, [(c.name, c.value, c.tolerance) for c in result.failed]
+    doc = json.loads((out / "report.json").read_text())
+    first = doc["order"][0]
+    shifted = next(a for a in doc["agents"] if a["name"] == first)
+    check = next(c for c in result.checks if c.name == "payoffs-spec9")
+    bad = _copy(out, tmp_path)
+
+    def move(d):
+        agent = next(a for a in d["agents"] if a["name"] == first)
+        agent["payoff"] = shifted["payoff"] + 3 * check.tolerance + 1e-9
+
+    _edit_report(bad, move)
+    assert "payoffs-spec9" in _failed(bad)
