@@ -416,3 +416,28 @@ def test_lp_in_huge_money_units():
     a = maximise_welfare(scaled, menu, weights=w, method="active-set")
     assert r.certified and a.certified
     assert r.welfare == pytest.approx(a.welfare, rel=1e-9)
+
+
+def test_interior_point_with_bounds_met_to_rounding():
+    """A mixed pool (15 box agents, some with lo == hi or hi == 0 entries, and one
+    entropic agent) on which the interior point used to divide by a distance of 1e-300
+    to a bound met to rounding and blow up one step before convergence."""
+    import pathlib
+
+    data = np.load(pathlib.Path(__file__).parent / "data" / "mixed_bound_rounding.npz")
+    P = data["P"]
+    us = [MaxMin(Expectation(), IntervalSet(lo, hi)).bind(P)
+          for lo, hi in zip(data["lo"], data["hi"], strict=True)]
+    us.append(Entropic(float(data["gamma"]), prior=P))
+    r = maximise_welfare(us, SignMenu(data["X"], len(us)))
+    assert r.method == "ipm"
+    assert r.certified and r.relative_gap <= 1e-9, r.message
+
+
+def test_zero_aggregate_everywhere_is_a_single_point():
+    P = np.array([0.5, 0.3, 0.2])
+    us = [Entropic(2.0, prior=P), MaxMin(Expectation(), IntervalSet(0.5 * P, 1.5 * P)).bind(P),
+          Expectation(prior=P)]
+    r = maximise_welfare(us, SignMenu(np.zeros(3), 3))
+    assert r.certified and r.gap == 0.0 and r.uniqueness == "point"
+    np.testing.assert_array_equal(r.allocation, 0.0)

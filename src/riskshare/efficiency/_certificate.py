@@ -78,6 +78,9 @@ def certify(utilities, menu: Menu, Y, Q, *, weights=None, _reuse: bool = False,
     penalty_part = float(np.dot(w[live], penalties[live]))
     if isinstance(menu, FiniteMenu):
         upper, menu_gap = _finite_bound(us, menu, w), 0.0
+    elif menu.n_blocks == 0 and _in_menu(menu, Y):
+        # the aggregate is zero in every state: the menu is the single allocation 0
+        upper, menu_gap = welfare, 0.0
     else:
         best = _block_maxima(menu, priors, w)
         upper = best + penalty_part

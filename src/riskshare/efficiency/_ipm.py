@@ -90,6 +90,7 @@ class _Data:
         self.free = self.boxfree | self.entfree
         self.fixed_value = np.where(self.free | self.hull_rows[:, None], 0.0, fixed)
         self.lo, self.hi, self.prior = lo, hi, prior
+        self.floor = 4e-16 * np.maximum(np.maximum(np.abs(lo), np.abs(hi)), 1e-300)
         self.gw = np.where(self.entfree, self.w * gamma, 0.0)
         self.agents = np.flatnonzero(self.free.any(axis=1))
         self.u = self.w * self.x[None, :]
@@ -182,8 +183,10 @@ class _Factor:
 
     def __init__(self, d: _Data, state):
         Q, v, g, s, a, b, c, lam, zeta, eta, z = state
-        self.gl = np.maximum(Q - d.lo, 1e-300)
-        self.gh = np.maximum(d.hi - Q, 1e-300)
+        # distances to the bounds, floored at the rounding of the bound itself (a bound
+        # met to rounding must not put 1e-300 in a denominator)
+        self.gl = np.maximum(Q - d.lo, d.floor)
+        self.gh = np.maximum(d.hi - Q, d.floor)
         self.ell = _log_ratio(d, Q)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             rest = a / self.gl + b / self.gh + _entropy_weight(d, eta) / np.where(d.entfree, Q,
@@ -369,6 +372,16 @@ def _iterate(d: _Data, state, res, mu: float) -> bool:
     step = _direction(d, f, state, res, ks)
     t = min(1.0, _STEP * _max_step(d, f, state, step))
     if not (np.isfinite(t) and all(np.isfinite(dx).all() for dx in step)):
+        return False
+    # a step that multiplies the complementarity (a bound met to rounding: a distance
+    # to it of ~1e-300 in a denominator) is shortened, and refused after a few tries
+    now = max(_complementarity(d, state), 1e-300)
+    for _ in range(4):
+        after = _trial_complementarity(d, state, step, t)
+        if np.isfinite(after) and after <= 10.0 * now:
+            break
+        t *= 0.1
+    else:
         return False
     for x, dx in zip(state, step, strict=True):
         x += t * dx

@@ -99,6 +99,8 @@ def maximise_welfare(utilities, menu: Menu, *, weights=None, method: str = "auto
     _check_method(method, rtol)
     if isinstance(menu, FiniteMenu):
         return _finite(us, menu, w, method, rtol, start)
+    if menu.n_blocks == 0:
+        return _single_point(us, menu, w, rtol, start)
     kinds = [classify(u) for u in us]
     chosen = _choose(us, kinds, menu, w, method)
     scale = welfare_scale(us, menu, w)
@@ -306,6 +308,21 @@ def _collect(us, general, columns, Y) -> None:
         q = np.asarray(us[i].supergradient(Y[i]), float)
         penalty = max(float(us[i].value(Y[i])) - float(np.dot(q, Y[i])), 0.0)
         columns[i].append((q, penalty))
+
+
+def _single_point(us, menu: BlockMenu, w, rtol, start) -> EfficientAllocation:
+    """The aggregate is zero in every state: the only allocation is 0 (exact)."""
+    Y = np.zeros((menu.n, menu.m))
+    Q = np.array([np.asarray(u.supergradient(Y[i]), float) for i, u in enumerate(us)])
+    cert = certify(us, menu, Y, Q, weights=w)
+    return EfficientAllocation(
+        method="enumeration", allocation=Y, welfare=cert.welfare,
+        upper_bound=cert.upper_bound, gap=cert.gap, relative_gap=cert.relative_gap,
+        status="optimal", seconds=time.perf_counter() - start, supergradients=cert.priors,
+        uniqueness="point", ties=(), iterations=0,
+        certified=bool(cert.relative_gap <= rtol), tolerance=rtol, weights=w,
+        certificate=cert, menu=menu,
+        message="the aggregate is zero in every state: the menu is the single allocation 0")
 
 
 def _finite(us, menu: FiniteMenu, w, method, rtol, start) -> EfficientAllocation:
