@@ -82,28 +82,41 @@ class _Part:
         self.n, self.m = n, m
         self.L, self.ell, self.up, self.rho, self.w = L, ell, up, rho, w
         self.h = (w[:, None] * up).min(axis=0)
-        beta = w[:, None] * ell
-        beta = np.where(beta < self.h[None, :], beta, np.inf)
-        self.order = np.argsort(beta, axis=0, kind="stable")
-        self.sb = np.take_along_axis(beta, self.order, axis=0)
-        del beta
-        self.rel = np.isfinite(self.sb)
+        index = np.int32 if n < 2 ** 31 else np.int64
+        self.order = np.empty((n, m), dtype=index)        # agents by breakpoint, per state
+        self.rel = np.empty((n, m), dtype=bool)            # breakpoint below the cap
+        self.sig = np.empty((n, m))                        # vertex k < K, then h
+        self.sl = np.empty((n, m))                         # ell in that order
+        for sl in self.slices():
+            beta = w[:, None] * ell[:, sl]
+            beta = np.where(beta < self.h[None, sl], beta, np.inf)
+            order = np.argsort(beta, axis=0, kind="stable")
+            sb = np.take_along_axis(beta, order, axis=0)
+            self.order[:, sl] = order
+            self.rel[:, sl] = np.isfinite(sb)
+            self.sig[:, sl] = np.where(self.rel[:, sl], sb, self.h[None, sl])
+            self.sl[:, sl] = np.take_along_axis(ell[:, sl], order, axis=0)
         self.K = self.rel.sum(axis=0)
-        self.sig = np.where(self.rel, self.sb, self.h[None, :])      # vertex k < K, then h
-        self.sl = np.take_along_axis(ell, self.order, axis=0)
-        self.sw = w[self.order]
         self.ellsum = ell.sum(axis=1)
         spread = np.maximum(np.abs(self.h), np.abs(self.sig[0]))
         self.size = np.maximum(spread, 1e-12 * max(float(spread.mean()), 1e-300))
         self.live = np.zeros(n, bool)
         np.logical_or.at(self.live, self.order[self.rel], True)
 
+    def slices(self) -> list[slice]:
+        """Chunks of states of about 4M agent-state cells (temporaries stay small)."""
+        step = max(1, (1 << 22) // (self.n + 1))
+        return [slice(a, min(self.m, a + step)) for a in range(0, self.m, step)]
+
     # ---------------------------------------------------------------- exact dual
     def vertex(self, c: np.ndarray) -> np.ndarray:
         """The optimal vertex of every state at ``c`` (``K_ω`` means ``σ = h``)."""
-        cum = np.cumsum(np.where(self.rel, (c / self.w)[self.order], 0.0), axis=0)
-        hit = cum >= self.L[None, :]
-        k = np.where(hit.any(axis=0), hit.argmax(axis=0), self.n)
+        k = np.empty(self.m, dtype=np.int64)
+        cw = c / self.w
+        for sl in self.slices():
+            cum = np.cumsum(np.where(self.rel[:, sl], cw[self.order[:, sl]], 0.0), axis=0)
+            hit = cum >= self.L[None, sl]
+            k[sl] = np.where(hit.any(axis=0), hit.argmax(axis=0), self.n)
         return np.minimum(k, self.K)
 
     def sigma_of(self, k: np.ndarray, idx: np.ndarray | None = None) -> np.ndarray:
@@ -112,7 +125,10 @@ class _Part:
         return np.where(k >= self.K[idx], self.h[idx], s)
 
     def usage(self, sigma: np.ndarray) -> np.ndarray:
-        return np.maximum(self.ell, sigma[None, :] / self.w[:, None]).sum(axis=1)
+        total = np.zeros(self.n)
+        for sl in self.slices():
+            total += np.maximum(self.ell[:, sl], sigma[None, sl] / self.w[:, None]).sum(axis=1)
+        return total
 
     def dual(self, c: np.ndarray) -> tuple[float, np.ndarray]:
         """``D(c)`` and the optimal vertices."""
@@ -121,61 +137,83 @@ class _Part:
         return float(self.rho @ c + self.L @ s - c @ self.usage(s)), k
 
     # ---------------------------------------------------------------- smoothed dual
-    def _terms(self, c, eps):
-        sc = np.where(self.rel, c[self.order], 0.0)
-        zero = np.zeros((1, self.m))
-        cumw = np.vstack([zero, np.cumsum(sc / self.sw, axis=0)])
-        cumcl = np.vstack([zero, np.cumsum(sc * self.sl, axis=0)])
-        sigv = np.vstack([self.sig, self.h[None, :]])
-        f = sigv * (self.L[None, :] - cumw) + cumcl
-        valid = np.arange(self.n + 1)[:, None] <= self.K[None, :]
+    def _terms(self, c, eps, sl: slice):
+        """Smoothed ``Σ_ω φ_ω`` over the states ``sl``, the vertex weights and values."""
+        rel, L, h = self.rel[:, sl], self.L[sl], self.h[sl]
+        sc = np.where(rel, c[self.order[:, sl]], 0.0)
+        zero = np.zeros((1, L.size))
+        cumw = np.vstack([zero, np.cumsum(sc / self.w[self.order[:, sl]], axis=0)])
+        cumcl = np.vstack([zero, np.cumsum(sc * self.sl[:, sl], axis=0)])
+        del sc
+        sigv = np.vstack([self.sig[:, sl], h[None, :]])
+        f = sigv * (L[None, :] - cumw) + cumcl
+        del cumw, cumcl
+        valid = np.arange(self.n + 1)[:, None] <= self.K[None, sl]
         f = np.where(valid, f, -np.inf)
         fmax = f.max(axis=0)
         with np.errstate(over="ignore", invalid="ignore"):
-            e = np.exp((f - fmax[None, :]) / eps[None, :])
+            e = np.exp((f - fmax[None, :]) / eps[None, sl])
         Z = e.sum(axis=0)
-        value = float(self.rho @ c - c @ self.ellsum + np.sum(fmax + eps * np.log(Z)))
-        return value, e / Z[None, :], sigv
+        e /= Z[None, :]
+        return float(np.sum(fmax + eps[sl] * np.log(Z))), e, sigv
 
     def smooth_value(self, c, eps) -> float:
-        return self._terms(c, eps)[0]
+        total = float(self.rho @ c - c @ self.ellsum)
+        for sl in self.slices():
+            total += self._terms(c, eps, sl)[0]
+        return total
+
+    def candidates(self, c, eps) -> tuple[np.ndarray, np.ndarray]:
+        """Lowest and highest vertex of every state with smoothed weight
+        ``>= CANDIDATE_WEIGHT`` at ``c``."""
+        klo = np.empty(self.m, dtype=np.int64)
+        khi = np.empty(self.m, dtype=np.int64)
+        for sl in self.slices():
+            keep = self._terms(c, eps, sl)[1] >= CANDIDATE_WEIGHT
+            klo[sl] = keep.argmax(axis=0)
+            khi[sl] = self.n - keep[::-1].argmax(axis=0)
+        return klo, khi
 
     def smooth_derivatives(self, c, eps):
-        """Value, gradient and Hessian of the smoothed dual, and the vertex weights."""
-        n, m = self.n, self.m
-        value, p, sigv = self._terms(c, eps)
-        R = np.cumsum(p[::-1], axis=0)[::-1][1:]                       # Σ_{k > r} p_k
-        T = np.cumsum((p * sigv)[::-1], axis=0)[::-1][1:]               # Σ_{k > r} p_k σ_k
-        mean_sorted = np.where(self.rel, T / self.sw - self.sl * R, 0.0)
-        mean = np.empty((n, m))
-        np.put_along_axis(mean, self.order, mean_sorted, axis=0)
-        grad = self.rho - self.ellsum - mean.sum(axis=1)
-        rank = np.empty((n, m), dtype=np.int64)
-        np.put_along_axis(rank, self.order, np.broadcast_to(np.arange(n)[:, None], (n, m)),
-                          axis=0)
-        kk, ww = np.nonzero(p >= HESSIAN_WEIGHT)
+        """Value, gradient and Hessian of the smoothed dual (state chunk by chunk)."""
+        n = self.n
+        value = float(self.rho @ c - c @ self.ellsum)
+        used = np.zeros(n)
         H = np.zeros((n, n))
-        step = max(1, 4_000_000 // max(n, 1))
-        for s in range(0, kk.size, step):
-            k, om = kk[s:s + step], ww[s:s + step]
-            a = np.where(rank[:, om] < k[None, :],
-                         sigv[k, om][None, :] / self.w[:, None] - self.ell[:, om], 0.0)
-            a -= mean[:, om]
-            a *= np.sqrt(p[k, om] / eps[om])[None, :]
-            H += a @ a.T
-        return value, grad, H, p
+        for sl in self.slices():
+            part, p, sigv = self._terms(c, eps, sl)
+            value += part
+            order, rel = self.order[:, sl], self.rel[:, sl]
+            R = np.cumsum(p[::-1], axis=0)[::-1][1:]                   # Σ_{k > r} p_k
+            T = np.cumsum((p * sigv)[::-1], axis=0)[::-1][1:]           # Σ_{k > r} p_k σ_k
+            mean_sorted = np.where(rel, T / self.w[order] - self.sl[:, sl] * R, 0.0)
+            del R, T
+            mean = np.empty(mean_sorted.shape)
+            np.put_along_axis(mean, order, mean_sorted, axis=0)
+            used += mean.sum(axis=1)
+            rank = np.empty(order.shape, dtype=np.int64)
+            np.put_along_axis(rank, order, np.broadcast_to(np.arange(n)[:, None], order.shape),
+                              axis=0)
+            kk, ww = np.nonzero(p >= HESSIAN_WEIGHT)
+            step = max(1, 4_000_000 // max(n, 1))
+            for a0 in range(0, kk.size, step):
+                k, om = kk[a0:a0 + step], ww[a0:a0 + step]
+                a = np.where(rank[:, om] < k[None, :],
+                             sigv[k, om][None, :] / self.w[:, None] - self.ell[:, sl][:, om], 0.0)
+                a -= mean[:, om]
+                a *= np.sqrt(p[k, om] / eps[sl][om])[None, :]
+                H += a @ a.T
+        return value, self.rho - self.ellsum - used, H
 
 
 def _smoothed_newton(part: _Part, c: np.ndarray, tau: float, final: bool,
-                     deadline: float | None) -> tuple[np.ndarray, np.ndarray]:
-    """Projected Newton on the smoothed dual at level ``tau``; returns ``c`` and the
-    vertex weights at the last point."""
+                     deadline: float | None) -> np.ndarray:
+    """Projected Newton on the smoothed dual at level ``tau``; returns ``c``."""
     eps = np.maximum(tau * part.L * part.size, 1e-300)
     stop = (1e-4 if final else 1e-2) * tau * float(part.L @ part.size)
     live = part.live
-    p = None
     for _ in range(40):
-        value, grad, H, p = part.smooth_derivatives(c, eps)
+        value, grad, H = part.smooth_derivatives(c, eps)
         scale = max(float(c[live].mean()) if np.any(live) else 0.0, 1e-300)
         bound = (c <= 1e-12 * scale) & (grad > 0)
         free = np.flatnonzero(live & ~bound)
@@ -205,9 +243,7 @@ def _smoothed_newton(part: _Part, c: np.ndarray, tau: float, final: bool,
             break
         if deadline is not None and time.perf_counter() > deadline:
             break
-    if p is None or not final:
-        return c, p
-    return c, part._terms(c, eps)[1]
+    return c
 
 
 def _restricted_lp(part: _Part, klo: np.ndarray, khi: np.ndarray):
@@ -276,12 +312,9 @@ def _restricted_lp(part: _Part, klo: np.ndarray, khi: np.ndarray):
 def _solve_part(part: _Part, target: float, deadline: float | None):
     """``σ`` and ``c`` of one part; ``(σ, c, rounds, gap)``."""
     c = np.where(part.live, float(np.median(part.L)) / max(part.n, 1), 0.0)
-    p = None
     for j, tau in enumerate(STAGES):
-        c, p = _smoothed_newton(part, c, tau, j == len(STAGES) - 1, deadline)
-    keep = p >= CANDIDATE_WEIGHT
-    klo = keep.argmax(axis=0)
-    khi = part.n - keep[::-1].argmax(axis=0)
+        c = _smoothed_newton(part, c, tau, j == len(STAGES) - 1, deadline)
+    klo, khi = part.candidates(c, np.maximum(STAGES[-1] * part.L * part.size, 1e-300))
     k = part.vertex(c)
     klo, khi = np.minimum(klo, k), np.maximum(np.minimum(khi, part.K), k)
     best = None
@@ -316,18 +349,27 @@ def _solve_part(part: _Part, target: float, deadline: float | None):
 
 def _holdings(part: _Part, sigma: np.ndarray, c: np.ndarray) -> np.ndarray:
     """Amounts ``>= 0`` of ``L`` held by each agent (see the module docstring)."""
-    w = part.w[:, None]
+    y = np.empty((part.n, part.m))
+    for sl in part.slices():
+        y[:, sl] = _chunk_holdings(part.w, part.ell[:, sl], part.up[:, sl], part.h[sl],
+                                   part.L[sl], sigma[sl], c)
+    return y
+
+
+def _chunk_holdings(w, ell, up, h, L, sigma, c) -> np.ndarray:
+    """:func:`_holdings` on a chunk of states: active agents hold their level, the
+    agents at the breakpoint the rest up to theirs, the agents at the cap what is left."""
+    w = w[:, None]
     tol = 1e-9 * np.maximum(np.abs(sigma), 1e-300)[None, :]
-    beta = w * part.ell
-    level = (c / part.w)[:, None]
+    beta = w * ell
+    level = (c / w[:, 0])[:, None]
     active = beta < sigma[None, :] - tol
     kink = np.abs(beta - sigma[None, :]) <= tol
-    at_cap = np.abs(part.h - sigma) <= tol[0]
-    cap = (w * part.up <= part.h[None, :] + 1e-12 * np.abs(part.h)[None, :]) & at_cap[None, :]
+    at_cap = np.abs(h - sigma) <= tol[0]
+    cap = (w * up <= h[None, :] + 1e-12 * np.abs(h)[None, :]) & at_cap[None, :]
     lb = np.where(active, level, 0.0)
     ub = np.where(active | kink, level, 0.0)
     lbs, ubs = lb.sum(axis=0), ub.sum(axis=0)
-    L = part.L
     y = np.where(L[None, :] <= lbs[None, :],
                  lb * (L / np.where(lbs > 0, lbs, 1.0))[None, :], lb)
     mid = (L > lbs) & (L <= ubs)
@@ -342,7 +384,7 @@ def _holdings(part: _Part, sigma: np.ndarray, c: np.ndarray) -> np.ndarray:
     y += np.where(cap, rest / np.maximum(ncap, 1), 0.0)
     lone = np.flatnonzero(over & (ncap == 0))
     if lone.size:
-        owner = np.argmin(w * part.up[:, lone], axis=0)
+        owner = np.argmin(w * up[:, lone], axis=0)
         y[owner, lone] += rest[lone]
     return y
 
@@ -359,28 +401,33 @@ def activeset_solve(problem: SeparableProblem, *, target: float, scale: float,
         lo[i] = kind.lo
         hi[i] = kind.hi if kind.kind == "box" else kind.lo
     loss, gain = x < 0, x > 0
+    parts = []
+    if np.any(loss):
+        parts.append((loss, -1.0, _Part(-x[loss], lo[:, loss], hi[:, loss],
+                                         1.0 - lo[:, ~loss].sum(axis=1), w)))
+    if np.any(gain):
+        parts.append((gain, 1.0, _Part(x[gain], -hi[:, gain], -lo[:, gain],
+                                       hi[:, ~gain].sum(axis=1) - 1.0, w)))
+    # from here ``lo`` and ``hi`` become the lower and upper limits of the priors
+    lower, upper = lo, hi
     Y = np.zeros((n, m))
-    lower = lo.copy()
-    upper = hi.copy()
     level = np.zeros(n)
     rounds, gaps = [], []
-    if np.any(loss):
-        part = _Part(-x[loss], lo[:, loss], hi[:, loss], 1.0 - lo[:, ~loss].sum(axis=1), w)
+    while parts:
+        states, sign, part = parts.pop(0)
         sigma, c, r, g = _solve_part(part, 0.1 * target, deadline)
-        Y[:, loss] = -_holdings(part, sigma, c)
-        lower[:, loss] = np.minimum(np.maximum(lo[:, loss], sigma[None, :] / w[:, None]),
-                                    hi[:, loss])
-        level = np.where(c > 0, -c / w, level)
-        rounds.append(r)
-        gaps.append(g)
+        Y[:, states] = sign * _holdings(part, sigma, c)
         del part
-    if np.any(gain):
-        part = _Part(x[gain], -hi[:, gain], -lo[:, gain], hi[:, ~gain].sum(axis=1) - 1.0, w)
-        sigma, c, r, g = _solve_part(part, 0.1 * target, deadline)
-        Y[:, gain] = _holdings(part, sigma, c)
-        upper[:, gain] = np.maximum(np.minimum(hi[:, gain], -sigma[None, :] / w[:, None]),
-                                    lo[:, gain])
-        level = np.where((c > 0) & (c / w > np.abs(level)), c / w, level)
+        if sign < 0:
+            lower[:, states] = np.minimum(np.maximum(lower[:, states],
+                                                     sigma[None, :] / w[:, None]),
+                                          upper[:, states])
+            level = np.where(c > 0, -c / w, level)
+        else:
+            upper[:, states] = np.maximum(np.minimum(upper[:, states],
+                                                     -sigma[None, :] / w[:, None]),
+                                          lower[:, states])
+            level = np.where((c > 0) & (c / w > np.abs(level)), c / w, level)
         rounds.append(r)
         gaps.append(g)
     Q = _priors(Y, lower, upper, level)
@@ -396,7 +443,17 @@ def activeset_solve(problem: SeparableProblem, *, target: float, scale: float,
 def _priors(Y, lower, upper, level) -> np.ndarray:
     """A prior per agent between ``lower`` and ``upper`` summing to one, at ``upper``
     where the agent holds less than its cash level and at ``lower`` where it holds
-    more (complementary to ``Y``); the free mass goes where it holds its level."""
+    more (complementary to ``Y``); the free mass goes where it holds its level.
+    Agent-chunk by agent-chunk; the result is written over ``lower``."""
+    n, m = Y.shape
+    step = max(1, (1 << 22) // max(m, 1))
+    for a in range(0, n, step):
+        rows = slice(a, min(n, a + step))
+        lower[rows] = _chunk_priors(Y[rows], lower[rows], upper[rows], level[rows])
+    return lower
+
+
+def _chunk_priors(Y, lower, upper, level) -> np.ndarray:
     size = np.maximum(np.abs(Y).max(axis=1, keepdims=True), 1e-300)
     tol = 1e-7 * size
     t = level[:, None]
