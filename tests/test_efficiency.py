@@ -441,3 +441,17 @@ def test_zero_aggregate_everywhere_is_a_single_point():
     r = maximise_welfare(us, SignMenu(np.zeros(3), 3))
     assert r.certified and r.gap == 0.0 and r.uniqueness == "point"
     np.testing.assert_array_equal(r.allocation, 0.0)
+
+
+def test_constant_holding_moved_is_cash_not_a_face():
+    """Two expected-shortfall agents; the optimum gives agent A a constant -5 in every
+    state. Moving part of it to B is a cash transfer: the efficient set is a line of
+    cash moves, "up to cash", not a face (a brute-force search of the menu finds no
+    other optimum)."""
+    X = np.array([[0.0, -10.0, -30.0], [-5.0, 0.0, -20.0]]).sum(axis=0)
+    P = np.array([0.5, 0.3, 0.2])
+    us = [ExpectedShortfall(0.3, prior=P), ExpectedShortfall(0.6, prior=P)]
+    r = maximise_welfare(us, SignMenu(X, 2))
+    assert r.certified
+    np.testing.assert_allclose(r.allocation[0], r.allocation[0][0], atol=1e-9)
+    assert r.uniqueness == "up to cash"

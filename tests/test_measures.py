@@ -277,3 +277,21 @@ def test_finite_measure_sums():
     assert est.value == pytest.approx(float(w @ u.value(items[:, 1, :])))
     with pytest.raises(ValueError):
         make_measure(menu, weights=[0.5, 0.5])
+
+
+def test_entropic_with_tolerance_tiny_next_to_losses_goes_to_rqmc():
+    """Losses 9,000 times the risk tolerance: the quadrature grid would be enormous (it
+    used to run for minutes); the integral is taken by RQMC instead, and agrees with
+    plain Monte Carlo."""
+    X = np.array([[0.0, -20000.0, 0.0, -90000.0], [0.0, 0.0, -30000.0, -60000.0]])
+    P = np.array([0.6, 0.2, 0.15, 0.05])
+    menu = SignMenu(X.sum(axis=0), 2)
+    measure = DirichletMeasure(menu, probabilities=P)
+    u = Entropic(10.0, prior=P)
+    est = measure.integral(u, 0, draws=4096, seed=3)
+    assert est.method == "rqmc-sobol" and np.isfinite(est.value)
+    rng = np.random.default_rng(8)
+    Y = measure.sample(100_000, rng)[:, 0, :]
+    mc = np.asarray(u.value(Y), float)
+    assert est.value == pytest.approx(mc.mean(), abs=6 * mc.std() / np.sqrt(mc.size)
+                                      + 6 * est.stderr)

@@ -298,3 +298,17 @@ def test_scenario_by_name_and_bad_scenario():
         settle(plan, 2)
     with pytest.raises(SettlementError):
         settle(plan, "1900-0")
+
+
+def test_amounts_too_large_for_the_unit_ask_for_a_larger_unit():
+    """Amounts of ~1e14 cents cannot be balanced to 0.01 cent in double precision: the
+    error says so and names the settlement unit, instead of blaming the allocation."""
+    rng = np.random.default_rng(2)
+    a = rng.normal(size=(3, 5)) * 1e12
+    a[2] = -(a[0] + a[1])
+    a[0, 1] += 3e-3            # float noise at this size, well under one unit of money
+    with pytest.raises(SettlementError) as err:
+        round_amounts(a[:, 1], unit=0.01)
+    assert err.value.field == "settlement_unit"
+    assert "larger settlement unit" in str(err.value)
+    assert round_amounts(a[:, 1], unit=1.0).sum() == 0

@@ -63,6 +63,9 @@ DEFAULT_REPLICATES = 16
 SOBOL_DIMENSIONS = 32
 #: allocations evaluated per batch: rows * m stays below this many numbers
 BATCH_NUMBERS = 1 << 22
+#: most (grid points x quadrature nodes) the entropic quadrature may take; beyond it
+#: (risk tolerance tiny next to the losses) the integral goes to RQMC instead
+QUADRATURE_BUDGET = 4e8
 #: largest number of blocks for the exact mean of the min control variate
 MIN_FEATURE_BLOCKS = 4000
 #: prior mass below the stop-loss thresholds used as control variates (sign menu)
@@ -318,7 +321,10 @@ class DirichletMeasure:
             return Estimate(float(self.mean_allocation()[agent] @ q), 0.0, True, 0,
                             "exact-linear")
         if isinstance(utility, Entropic) and isinstance(self.menu, SignMenu):
-            return self._entropic_quadrature(utility, agent)
+            try:
+                return self._entropic_quadrature(utility, agent)
+            except _TooCostly:
+                pass                  # losses huge next to the tolerance: RQMC below
         features = self._control_variates(utility, agent)
         return self._rqmc(utility.value, agent, draws, seed, "utility", features)
 
@@ -483,7 +489,10 @@ class DirichletMeasure:
             g = base.tolerance
             worst = np.asarray(utility.worst_case_prior(Ybar), dtype=float)
             for prior in (q, worst):
-                mean, error = _entropic_sign(self.menu, prior, g, a, b)
+                try:
+                    mean, error = _entropic_sign(self.menu, prior, g, a, b)
+                except _TooCostly:
+                    continue
                 feats.append(_Feature("entropic", Entropic(g, prior).value, mean, error))
         return feats
 
@@ -612,6 +621,10 @@ def _expected_stop_loss(menu: SignMenu, q: np.ndarray, t: float, a: np.ndarray,
     return zero + float(qb @ per)
 
 
+class _TooCostly(Exception):
+    """The entropic quadrature would take more than ``QUADRATURE_BUDGET`` nodes."""
+
+
 def _entropic_sign(menu: SignMenu, Q: np.ndarray, gamma: float, a: np.ndarray,
                    b: np.ndarray, h: float = 0.25) -> tuple[float, float]:
     r"""``E_μ U(Y_i)`` for ``U = −γ log E_Q e^{−Y/γ}`` on the sign menu, and an error bound.
@@ -635,6 +648,10 @@ def _entropic_sign(menu: SignMenu, Q: np.ndarray, gamma: float, a: np.ndarray,
                                           [np.log(Q0)] if Q0 > 0 else []]))
     log_zmin = _logsumexp(np.concatenate([np.log(Qb) + np.minimum(k, 0),
                                           [np.log(Q0)] if Q0 > 0 else []]))
+    span = 39.0 + max(0.0, log_zmax - logC) + np.log(40.0) + logC - log_zmin
+    nodes = np.minimum(np.maximum(16.0, 2.0 * np.abs(k)), 8192.0).sum() * _GL_NODES.size
+    if not np.isfinite(span) or (span / h) * nodes > QUADRATURE_BUDGET:
+        raise _TooCostly
     v = np.arange(-39.0 - max(0.0, log_zmax - logC), np.log(40.0) + logC - log_zmin + h, h)
 
     fine = _log_laplace(v, Qb, k, a, b, logC, Q0, coarse=False)

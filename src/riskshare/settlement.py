@@ -159,6 +159,15 @@ def _check_balance(units: np.ndarray, tol: float, field: str) -> float:
     imbalance = np.abs(units.sum(axis=0))
     worst = int(np.argmax(imbalance))
     if imbalance[worst] > tol:
+        # amounts so large in units that double-precision sums cannot balance to ``tol``
+        noise = 64 * np.finfo(float).eps * float(np.abs(units[:, worst]).sum())
+        if noise > tol:
+            raise SettlementError(
+                "settlement_unit", f"sum {imbalance[worst]:.6g} units in column {worst}, "
+                f"amounts up to "
+                f"{float(np.abs(units).max()):.3g} units",
+                f"amounts small enough in units for double precision to balance them "
+                f"within {tol} units", "use a larger settlement unit (e.g. 1 or 1000)")
         raise SettlementError(field, f"sum {imbalance[worst]:.6g} units in column {worst}",
                               f"amounts must sum to zero within {tol} units",
                               "money would be created or lost: check that the allocation "

@@ -108,6 +108,9 @@ def _face_moves(utilities, menu, Y, shares, tied, w, welfare, scale):
     steps = [4.0 ** -k for k in range(0, 7, 2)]
     limit = _FACE * (abs(welfare) + scale)
     for i, j in _proportional_pairs(shares, tied, rough):
+        spread = float(np.ptp(Y[i])) if Y.shape[1] else 0.0
+        if spread <= 1e-12 * max(float(np.max(np.abs(Y[i]), initial=0.0)), 1e-300):
+            continue                  # Y_i is constant: moving part of it is a cash move
         if _proportional_loss(utilities, Y, i, j, steps, w) <= limit:
             for b in np.flatnonzero(shares[i] > 1e-9)[:_MAX_TIES]:
                 found.setdefault(int(b), set()).update((int(i), int(j)))
