@@ -381,10 +381,36 @@ def test_force_replaces_only_a_riskshare_run(small_spec, tmp_path, capsys):
 
     run = tmp_path / "run"
     assert _main(["run", small_spec, "--out", run, "--quiet"]) == EXIT_OK
-    (run / "stale.txt").write_text("from the earlier run")
+    before = (run / "report.json").read_bytes()
     assert _main(["run", small_spec, "--out", run, "--quiet", "--force"]) == EXIT_OK
-    assert not (run / "stale.txt").exists() and (run / "report.json").exists()
+    assert (run / "report.json").read_bytes() != before     # replaced (a new timestamp)
     assert _leftovers(tmp_path) == []
+
+
+def test_force_refuses_a_run_holding_files_the_user_added(small_spec, tmp_path, capsys):
+    """A run folder is replaced only when it holds nothing but riskshare's own files."""
+    run = tmp_path / "run"
+    assert _main(["run", small_spec, "--out", run, "--quiet"]) == EXIT_OK
+    (run / "NOTES.txt").write_text("what the board decided")
+    before = (run / "report.json").read_bytes()
+    code, out, err = _run(["run", small_spec, "--out", run, "--force"], capsys)
+    assert code == EXIT_INPUT and out == ""
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "--out" in err and "NOTES.txt" in err and "move" in err
+    assert (run / "NOTES.txt").read_text() == "what the board decided"
+    assert (run / "report.json").read_bytes() == before and _leftovers(tmp_path) == []
+
+    # many of them, also inside riskshare's own folders: a few are named, the rest counted
+    for rel in ("figures/mine.png", "inputs/extra.csv", "a.txt", "b.txt"):
+        (run / rel).write_text("x")
+    code, _, err = _run(["run", small_spec, "--out", run, "--force", "--quiet"], capsys)
+    assert code == EXIT_INPUT and "5 file(s)" in err and "and 2 more" in err
+    assert "a.txt" in err
+
+    for rel in ("NOTES.txt", "figures/mine.png", "inputs/extra.csv", "a.txt", "b.txt"):
+        (run / rel).unlink()
+    assert _main(["run", small_spec, "--out", run, "--quiet", "--force"]) == EXIT_OK
+    assert (run / "report.json").read_bytes() != before
 
 
 def test_force_refuses_a_run_with_settlement_records(small_spec, tmp_path, capsys):

@@ -452,6 +452,11 @@ BAD = [
      "mechanism.lipschitz_cap"),
     ("cap-word", base_doc, _set(["mechanism"], {"lipschitz_cap": "big"}),
      "mechanism.lipschitz_cap"),
+    ("cap-too-small", base_doc, _set(["mechanism"], {"lipschitz_cap": 0.001}),
+     "mechanism.lipschitz_cap"),
+    ("cap-below-epsilon", base_doc,
+     _set(["mechanism"], {"lipschitz_cap": 1.2, "epsilon": 0.5, "order": ["Ana", "Ben", "Caro"]}),
+     "mechanism.lipschitz_cap"),
     ("epsilon", base_doc, _set(["mechanism"], {"epsilon": -0.1}), "mechanism.epsilon"),
     ("order-name", base_doc, _set(["mechanism"], {"order": ["Ana", "Bem", "Caro"]}),
      "mechanism.order[1]"),
@@ -643,3 +648,53 @@ def test_json_duplicate_key_and_non_object(tmp_path):
 def test_unknown_example():
     with pytest.raises(SpecError, match="three-farmers"):
         example_path("three_farmer")
+
+
+# --------------------------------------------------------------------------- message text
+
+
+def test_a_cap_the_schedules_can_use_is_accepted():
+    """The reader refuses only caps below the requirement (1.05 for the sup metric)."""
+    for cap in (1.05, 1.06, 40.0):
+        doc = base_doc()
+        doc["mechanism"] = {"lipschitz_cap": cap}
+        assert parse(doc).settings.lipschitz_cap == cap
+    doc = base_doc()
+    doc["mechanism"] = {"lipschitz_cap": 1.0}
+    with pytest.raises(RiskshareInputError, match=r"need at least 1\.05"):
+        parse(doc)
+
+
+INTERVAL = {"kind": "interval", "lower": [0.4, 0.2, 0.1], "upper": [0.6, 0.4, 0.3]}
+
+
+@pytest.mark.parametrize(("credal", "needle"), [
+    ({**INTERVAL, "lower": [0.4, 0.5, 0.1]}, "upper[1] = 0.4"),
+    ({**INTERVAL, "lower": [0.5, 0.3, 0.25]}, "sum 1.05"),
+    ({**INTERVAL, "upper": [0.45, 0.25, 0.15]}, "sum 0.85"),
+], ids=["lower-above-upper", "lower-sum", "upper-sum"])
+def test_numbers_in_messages_are_plain(credal, needle):
+    """No numpy repr (``np.float64(0.4)``) in a message: numbers print as Python's."""
+    doc = base_doc()
+    doc["agents"][2]["credal"] = credal
+    with pytest.raises(RiskshareInputError) as err:
+        parse(doc)
+    text = str(err.value)
+    assert err.value.field.startswith("agents[2].credal")
+    assert "np." not in text and needle in text, text
+
+
+def test_error_values_print_as_plain_python():
+    from riskshare._errors import plain_text
+
+    cases = [(np.float64(0.1), "got 0.1;"), (np.int64(3), "got 3;"),
+             (np.array([0.25, 0.5]), "got [0.25, 0.5];"),
+             ([np.float64(1.5), np.int32(2)], "got [1.5, 2];"),
+             ((np.float64(2.0), "x"), "got (2.0, 'x');"), (np.True_, "got True;")]
+    for value, text in cases:
+        assert text in str(SpecError("f", value, "allowed")), value
+    message = str(SpecError("f", "sum np.float64(0.75)", "at most np.float64(1e-05)",
+                            "use np.int64(2) or np.False_"))
+    assert message == ("f: invalid pool file: got 'sum 0.75'; at most 1e-05. "
+                       "Fix: use 2 or False")
+    assert plain_text("np.float32(nan) and np.uint8(7)") == "nan and 7"

@@ -375,3 +375,222 @@ def test_verify_accounts_for_the_perturbation(tmp_path):
 
     _edit_report(bad, move)
     assert "payoffs-spec9" in _failed(bad)
+
+
+# --------------------------------------------------------------------------- bookkeeping
+#
+# Each number of report.json that the writer derives (digests, the efficiency summary,
+# gains, descriptions, standard errors, report.md's table) altered alone in a copy: verify
+# names the check that recomputes it.
+
+BOOKKEEPING = {"files-present", "inputs-sha256", "gain-from-pooling", "utility-descriptions",
+               "efficient-gap", "efficient-relative-gap", "efficient-certified",
+               "efficient-uniqueness", "surplus-stderr", "payoff-stderr", "report-md-matches"}
+
+
+def test_good_run_passes_every_bookkeeping_check(small_run):
+    result = _verify(small_run)
+    by_name = {c.name: c for c in result.checks}
+    assert BOOKKEEPING <= set(by_name)
+    assert all(by_name[k].passed for k in BOOKKEEPING), \
+        [(k, by_name[k].detail) for k in BOOKKEEPING if not by_name[k].passed]
+
+
+def _agent(doc: dict, k: int = 0) -> dict:
+    return doc["agents"][k]
+
+
+TAMPERS = {
+    "digest-of-the-spec-copy": (
+        lambda d: d["files"]["inputs_sha256"].update({"inputs/spec.json": "0" * 64}),
+        {"inputs-sha256"}),
+    "no-digests": (lambda d: d["files"].pop("inputs_sha256"),
+                   {"inputs-sha256", "files-present"}),
+    "certified-flag": (lambda d: d["efficient"].update(certified=not d["efficient"]["certified"]),
+                       {"efficient-certified"}),
+    "gap": (lambda d: d["efficient"].update(gap=d["efficient"]["gap"] + 1e-3),
+            {"efficient-gap", "efficient-relative-gap"}),
+    "relative-gap": (lambda d: d["efficient"].update(relative_gap=0.5),
+                     {"efficient-relative-gap", "efficient-certified"}),
+    "uniqueness-word": (lambda d: d["efficient"].update(uniqueness="unique"),
+                        {"efficient-uniqueness"}),
+    "face-without-ties": (lambda d: d["efficient"].update(uniqueness="face", ties=[]),
+                          {"efficient-uniqueness"}),
+    "point-with-ties": (lambda d: d["efficient"].update(
+        uniqueness="point", ties=[{"block": "state 4", "agents": ["Ana", "Ben"]}]),
+        {"efficient-uniqueness"}),
+    "tie-with-a-stranger": (lambda d: d["efficient"].update(
+        uniqueness="face", ties=[{"block": "state 4", "agents": ["Ana", "Zed"]}]),
+        {"efficient-uniqueness"}),
+    "all-checks-passed-flag": (lambda d: d.update(all_checks_passed=False),
+                               {"reported-checks-passed"}),
+    "no-checks": (lambda d: d.update(checks={}), {"reported-checks-passed"}),
+    "gain": (lambda d: _agent(d).update(gain_from_pooling=_agent(d)["gain_from_pooling"] + 0.5),
+             {"gain-from-pooling", "report-md-matches"}),
+    "utility-description": (lambda d: _agent(d)["utility"].update(tolerance=400.0),
+                            {"utility-descriptions"}),
+    "negative-payoff-stderr": (lambda d: _agent(d, 1).update(payoff_stderr=-1e-3),
+                               {"payoff-stderr"}),
+    "missing-payoff-stderr": (lambda d: _agent(d, 1).update(payoff_stderr=None),
+                              {"payoff-stderr"}),
+    "payoff-stderr": (lambda d: _agent(d, 2).update(payoff_stderr=2 * _agent(d, 2)[
+        "payoff_stderr"] + 1e-6), {"payoff-stderr"}),
+    "surplus-stderr": (lambda d: d["surplus"].update(stderr=3 * d["surplus"]["stderr"] + 1e-6),
+                       {"surplus-stderr"}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TAMPERS))
+def test_tampered_summary_numbers_are_named(small_run, tmp_path, name):
+    change, expected = TAMPERS[name]
+    assert expected <= {c.name for c in _verify(small_run).checks}
+    run = _copy(small_run, tmp_path)
+    _edit_report(run, change)
+    failed = _failed(run)
+    assert expected <= failed, failed
+    assert failed <= expected | {"reported-checks-passed"}, failed - expected
+
+
+def test_edited_inputs_are_caught_by_their_digest(small_run, tmp_path):
+    run = _copy(small_run, tmp_path)
+    original = run / "inputs" / "small.toml"
+    original.write_text(original.read_text() + "\n# edited afterwards\n")
+    result = _verify(run)
+    assert {c.name for c in result.failed} == {"inputs-sha256"}
+    detail = next(c.detail for c in result.failed)
+    assert "inputs/small.toml (digest differs)" in detail
+
+
+def test_missing_figure_fails_files_present(small_run, tmp_path):
+    run = _copy(small_run, tmp_path)
+    (run / "figures" / "payoffs.png").unlink()
+    result = _verify(run)
+    assert {c.name for c in result.failed} == {"files-present"}
+    assert "figures/payoffs.png" in result.failed[0].detail
+
+
+def test_missing_schedule_fails_files_present(small_run, tmp_path):
+    run = _copy(small_run, tmp_path)
+    (run / "schedules" / "stage-1.json").unlink()
+    result = _verify(run)
+    assert {c.name for c in result.failed} == {"files-present"}
+    assert "schedules/stage-1.json" in result.failed[0].detail
+
+
+def test_listed_file_outside_the_run_fails_files_present(small_run, tmp_path):
+    run = _copy(small_run, tmp_path)
+    (tmp_path / "elsewhere.png").write_bytes(b"x")
+    _edit_report(run, lambda d: d["files"]["figures"].append("../elsewhere.png"))
+    assert "files-present" in _failed(run)
+
+
+def _edit_md(path: Path, old: str, new: str) -> None:
+    text = (path / "report.md").read_text(encoding="utf-8")
+    assert old in text
+    (path / "report.md").write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def _table_row(path: Path, name: str) -> str:
+    return next(line for line in (path / "report.md").read_text().splitlines()
+                if line.startswith(f"| {name} | "))
+
+
+@pytest.mark.parametrize("column", [3, 5, 6], ids=["payoff", "cash", "collateral"])
+def test_edited_amount_in_report_md_is_caught(small_run, tmp_path, column):
+    run = _copy(small_run, tmp_path)
+    row = _table_row(run, "Ben")
+    cells = row.split(" | ")
+    cells[column] = "1" + cells[column].lstrip("-")
+    _edit_md(run, row, " | ".join(cells))
+    result = _verify(run)
+    assert {c.name for c in result.failed} == {"report-md-matches"}
+    assert "Ben" in result.failed[0].detail
+
+
+def test_renamed_member_in_report_md_is_caught(small_run, tmp_path):
+    run = _copy(small_run, tmp_path)
+    _edit_md(run, "| Caro | ", "| Carol | ")
+    assert _failed(run) == {"report-md-matches"}
+
+
+def test_missing_report_md_fails(small_run, tmp_path):
+    run = _copy(small_run, tmp_path)
+    (run / "report.md").unlink()
+    assert _failed(run) == {"files-present", "report-md-matches"}
+
+
+def test_report_md_formatting_is_the_writers():
+    """verify formats amounts with its own code; it must agree with the writer's."""
+    from riskshare.report._format import money
+    from riskshare.verify import _money_text
+
+    values = [0.0, -0.0, -0.004, 0.005, -0.5, 0.5, 1.5, 2.5, -1234.5, 1e6 + 0.49, -3645.41,
+              12345678.9, float("nan"), None]
+    for digits in (0, 2):
+        for x in values:
+            assert _money_text(x, digits) == money(x, "", digits), (x, digits)
+
+
+def test_fixed_order_with_epsilon_bounds_the_outer_stderrs(tmp_path):
+    """Fixed order, ε > 0: the first mover's and the chooser's payoff errors carry the
+    ε-term's error (not in report.json): below the bound fails, above passes."""
+    from riskshare.cli import main
+
+    spec = tmp_path / "fixed.toml"
+    spec.write_text(SMALL_SPEC.replace(
+        "seed = 11", 'seed = 11\nepsilon = 0.05\norder = ["Ben", "Ana", "Caro"]'),
+        encoding="utf-8")
+    out = tmp_path / "run"
+    assert main(["run", str(spec), "--out", str(out), "--quiet"]) == 0
+    assert _verify(out).passed
+    doc = json.loads((out / "report.json").read_text())
+    se = {a["name"]: a["mu_integral"]["stderr"] for a in doc["agents"]}
+    below = np.sqrt(se["Ana"] ** 2 + se["Caro"] ** 2) * 0.5
+    bad = _copy(out, tmp_path)
+    _edit_report(bad, lambda d: d["agents"][1].update(payoff_stderr=float(below)))
+    assert _failed(bad) == {"payoff-stderr"}
+
+
+FINITE_TIED = """
+[states]
+probabilities = [0.5, 0.5]
+
+[[agents]]
+name = "A"
+positions = [0.0, -10.0]
+utility = { kind = "expectation" }
+
+[[agents]]
+name = "B"
+positions = [0.0, 0.0]
+utility = { kind = "entropic", tolerance = 5.0 }
+
+[menu]
+kind = "finite"
+items = [ [[0.0, -10.0], [0.0, 0.0]], [[0.0, -5.0], [0.0, -5.0]], [[-2.0, -12.0], [2.0, 2.0]] ]
+"""
+
+
+def test_finite_menu_ties_are_checked_against_the_items(tmp_path):
+    """On a finite menu the tied items are re-valued. Items 0 and 2 differ by a constant
+    per member (equally good: "up to cash"); item 1 puts risk on the risk-averse B."""
+    from riskshare.cli import main
+
+    spec = tmp_path / "finite.toml"
+    spec.write_text(FINITE_TIED, encoding="utf-8")
+    out = tmp_path / "run"
+    assert main(["run", str(spec), "--out", str(out), "--quiet"]) == 0
+    doc = json.loads((out / "report.json").read_text())
+    assert doc["efficient"]["uniqueness"] == "up to cash"
+    assert sorted(doc["efficient"]["ties"][0]["items"]) == [0, 2]
+    assert _verify(out).passed
+
+    for k, ties in enumerate(([0, 1], [0, 7])):    # a worse item; an item not in the menu
+        bad = _copy(out, tmp_path / str(k))
+        _edit_report(bad, lambda d, t=ties: d["efficient"].update(
+            ties=[{"block": "items", "items": t}]))
+        assert _failed(bad) == {"efficient-uniqueness"}
+
+    point = _copy(out, tmp_path / "point")
+    _edit_report(point, lambda d: d["efficient"].update(uniqueness="point"))
+    assert _failed(point) == {"efficient-uniqueness"}

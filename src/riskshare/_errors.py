@@ -7,6 +7,10 @@ fix, so that a command-line front end can print one clear line.
 
 from __future__ import annotations
 
+import re
+
+import numpy as np
+
 __all__ = [
     "RiskshareInputError",
     "NonFiniteError",
@@ -31,10 +35,31 @@ __all__ = [
 ]
 
 
+#: a numpy scalar's repr (``np.float64(0.1)``, ``np.int64(3)``, ``np.True_``) inside a text
+_NUMPY_REPR = re.compile(r"\bnp\.(?:float|int|uint|complex)\d*\(([^()]*)\)|\bnp\.(True|False)_")
+
+
+def _plain(value: object) -> object:
+    """numpy scalars and arrays (also inside tuples and lists) as the plain Python
+    numbers and lists they hold, so that a message shows ``0.1``, not ``np.float64(0.1)``."""
+    if isinstance(value, np.generic | np.ndarray):
+        return value.tolist()
+    if type(value) in (tuple, list):
+        return type(value)(_plain(v) for v in value)
+    return value
+
+
+def plain_text(text: str) -> str:
+    """``text`` with every numpy scalar repr replaced by the number it holds
+    (``'sum np.float64(0.75)'`` -> ``'sum 0.75'``), for texts built by callers."""
+    return _NUMPY_REPR.sub(lambda m: m.group(1) if m.group(1) is not None else m.group(2),
+                           text)
+
+
 def _short(value: object, limit: int = 160) -> str:
-    """``repr`` of the value, shortened in the middle so both ends stay readable
-    (a long path keeps its file name)."""
-    text = repr(value)
+    """``repr`` of the value as plain Python (no numpy reprs), shortened in the middle
+    so both ends stay readable (a long path keeps its file name)."""
+    text = plain_text(repr(_plain(value)))
     if len(text) <= limit:
         return text
     head = limit // 3
@@ -63,9 +88,9 @@ class RiskshareInputError(ValueError):
         self.value = value
         self.allowed = allowed
         self.fix = fix
-        msg = f"{field}: {self.rule}: got {_short(value)}; {allowed}"
+        msg = f"{field}: {self.rule}: got {_short(value)}; {plain_text(str(allowed))}"
         if fix:
-            msg += f". Fix: {fix}"
+            msg += f". Fix: {plain_text(str(fix))}"
         super().__init__(msg)
 
 

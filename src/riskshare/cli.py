@@ -44,6 +44,11 @@ EXIT_OK, EXIT_CHECK, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 1
 DEFAULT_SIMPLEX = ("Homestead", "Immokalee", "Fort Pierce")
 MU_PICTURE_DRAWS = 1500
 CLOSED_FORM_RTOL = 1e-7
+#: files of every run directory, whether or not report.json lists them
+RUN_FILES = ("report.json", "report.md", "allocation.csv", "inputs/spec.json",
+             "certificate/supergradients.csv")
+#: how many files a refusal of --force names
+FOREIGN_SHOWN = 3
 
 
 # --------------------------------------------------------------------------- parser
@@ -70,8 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="pool file (.toml or .json); default: the bundled Florida pool")
     run.add_argument("--out", required=True, metavar="DIR", help="run directory to create")
     run.add_argument("--force", action="store_true",
-                     help="replace DIR if it holds an earlier riskshare run "
-                          "(never one with settlement records)")
+                     help="replace DIR if it holds an earlier riskshare run and nothing "
+                          "else (never one with settlement records or files you added)")
     run.add_argument("--simplex-agents", metavar="A,B,C",
                      help="the three members of the simplex picture (overrides the pool file)")
     run.set_defaults(func=_cmd_run)
@@ -252,7 +257,8 @@ class _RunOutput:
     Files are written into a hidden sibling directory, which is renamed to
     ``out`` at the end. An existing ``out`` is never touched without ``--force``
     (an empty directory counts as free), and ``--force`` replaces only a
-    directory holding an earlier riskshare run without settlement records.
+    directory holding an earlier riskshare run without settlement records and
+    without files that riskshare did not write.
     """
 
     def __init__(self, out: Path, force: bool):
@@ -291,6 +297,17 @@ class _RunOutput:
                                     "(written by `riskshare settle`) is replaced",
                                     f"choose another --out, or move {out / 'settlements'} "
                                     "away first")
+        foreign = _foreign_files(out)
+        if foreign:
+            shown = ", ".join(foreign[:FOREIGN_SHOWN])
+            more = f" and {len(foreign) - FOREIGN_SHOWN} more" if len(foreign) > FOREIGN_SHOWN \
+                else ""
+            raise OutputDirectoryError("--out", f"{len(foreign)} file(s) riskshare did not "
+                                       f"write: {shown}{more}",
+                                       "with --force, only a directory holding nothing but "
+                                       "an earlier run's own files is replaced",
+                                       f"move {shown}{more} out of {out} first, or choose "
+                                       "another --out")
 
     def __enter__(self) -> Path:
         self.check()
@@ -331,6 +348,21 @@ def _settlement_records(run: Path) -> list[Path]:
         return []
     return sorted(p for p in folder.rglob("*")
                   if not p.is_dir() and not p.name.startswith(".record-"))
+
+
+def _foreign_files(run: Path) -> list[str]:
+    """Files under ``run`` that riskshare did not write: neither listed in its
+    report.json ``files`` nor one of :data:`RUN_FILES` (paths relative to ``run``, sorted)."""
+    from .verify import listed_files
+
+    try:
+        doc = json.loads((run / "report.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        doc = {}
+    own = {str(p) for p in listed_files(doc) if isinstance(p, str)} | set(RUN_FILES)
+    return sorted(rel for p in run.rglob("*")
+                  if (p.is_symlink() or not p.is_dir())
+                  and (rel := p.relative_to(run).as_posix()) not in own)
 
 
 def _is_run_directory(path: Path) -> bool:

@@ -24,7 +24,15 @@ rebuilds the pool and the utilities from the spec copy (through
   bids ``S(n-1)/n``, cash ``payoff - U_i(Y*_i)`` summing to zero, collateral
   ``max(0, max_ω -r_i(ω))`` rounded up to the settlement unit;
 * the auction's public tie-break record and any settlement records;
-* that every check the run reported passed.
+* the run's own bookkeeping: every file report.json lists is there, the SHA-256
+  of each copied input, the efficiency summary (gap, relative gap, certified,
+  uniqueness against its ties), each agent's gain from pooling and utility
+  description, the standard errors of the surplus and the payoffs, and the
+  members' table of report.md (re-formatted here and compared as text);
+* that every check the run reported passed, and ``all_checks_passed`` says so.
+
+What it cannot see: a run whose files were all rewritten consistently (digests
+included) verifies; nothing here is signed.
 
 Names. A check that re-checks, from the files, the same fact as one of the run's
 own checks (report.json ``checks``, written by :mod:`riskshare.checks`) carries
@@ -36,6 +44,7 @@ lists them all.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import math
 from dataclasses import dataclass
@@ -45,7 +54,7 @@ import numpy as np
 
 from ._errors import RunDirectoryError
 
-__all__ = ["VerifyCheck", "Verification", "RunFiles", "read_run", "verify_run"]
+__all__ = ["VerifyCheck", "Verification", "RunFiles", "read_run", "verify_run", "listed_files"]
 
 #: relative tolerance on amounts recomputed with the same arithmetic (money / scale)
 AMOUNT_RTOL = 1e-10
@@ -271,24 +280,32 @@ def verify_run(directory, draws: int = MU_DRAWS) -> Verification:
     spec = load_spec(run.directory / run.report["files"]["spec"])
     ctx = _Context(run, spec)
     checks = [
+        _check_files_present(ctx),
+        _check_input_digests(ctx),
         _check_inputs(ctx),
         _check_columns(ctx),
         _check_sums(ctx),
         _check_menu(ctx),
         _check_values(ctx, "standalone", "standalone", ctx.U_X, "U_i(X_i)"),
         _check_values(ctx, "at-efficient", "at_efficient", ctx.U_Y, "U_i(Y*_i)"),
+        _check_gain(ctx),
+        _check_descriptions(ctx),
         _check_welfare(ctx),
         *_check_certificate(ctx),
+        *_check_efficient_summary(ctx),
         _check_mu_integrals(ctx, draws),
         *_check_schedules(ctx, draws),
         _check_surplus(ctx),
+        _check_surplus_stderr(ctx),
         *_check_payoffs(ctx, draws),
+        _check_payoff_stderr(ctx),
         _check_cash(ctx),
         _check_cash_sum(ctx),
         *_check_collateral(ctx),
         *_check_auction(ctx),
         *_check_priors(ctx),
         *_check_settlements(ctx),
+        _check_report_md(ctx),
     ]
     checks = [c for c in checks if c is not None]
     checks.append(_check_reported(ctx, {c.name for c in checks}))
@@ -315,10 +332,15 @@ class _Context:
         self.U_Y = np.array([float(u.value(y)) for u, y in zip(spec.utilities, self.Y,
                                                                 strict=True)])
         self.W = float(self.U_Y.sum())
-        self.I = np.array([a["mu_integral"]["value"] for a in self.report["agents"]])
-        self.I_se = np.array([a["mu_integral"]["stderr"] for a in self.report["agents"]])
+        self.I = _numbers(a["mu_integral"]["value"] for a in self.report["agents"])
+        self.I_se = _numbers(a["mu_integral"]["stderr"] for a in self.report["agents"])
         self.S = float(self.report["surplus"]["value"])
         self.cash = run.agent_values("cash")
+
+
+def _numbers(values) -> np.ndarray:
+    """Numbers of report.json as a float array (``null`` -> NaN)."""
+    return np.array([np.nan if v is None else float(v) for v in values], dtype=float)
 
 
 def _check_inputs(ctx: _Context) -> VerifyCheck:
@@ -595,9 +617,10 @@ def _check_schedules(ctx: _Context, draws: int) -> list[VerifyCheck]:
     drawn from μ by this module's own joint sampler (or every item of a finite menu).
     """
     paths = ctx.report.get("files", {}).get("schedules") or []
-    if not paths:
-        return []
-    bodies = [json.loads((ctx.run.directory / p).read_text(encoding="utf-8")) for p in paths]
+    files = [_inside(ctx.run.directory, p) for p in paths]
+    if not paths or any(f is None or not f.is_file() for f in files):
+        return []       # no schedules, or one missing (files-present names it)
+    bodies = [json.loads(f.read_text(encoding="utf-8")) for f in files]
     Y, weights = _joint_sample(ctx, min(int(draws), 512))
     U = np.stack([np.asarray(u.value(Y[:, j, :]), dtype=float)
                   for j, u in enumerate(ctx.utilities)], axis=1)
@@ -923,11 +946,17 @@ def _within(value, tolerance) -> bool:
 
 
 def _check_reported(ctx: _Context, recomputed: set[str]) -> VerifyCheck:
-    """Every check of report.json passed; ``recomputed`` are the names verify checked anew."""
-    reported = ctx.report["checks"]
-    failed = [k for k, c in reported.items() if not c["passed"]]
+    """Every check of report.json passed, ``all_checks_passed`` says so, and there are
+    checks at all (every run has them); ``recomputed`` are the names verify checked anew."""
+    reported = ctx.report.get("checks")
+    if not isinstance(reported, dict) or not reported:
+        return VerifyCheck("reported-checks-passed", False, math.inf, 0.0,
+                           "report.json lists no checks (every run writes its checks)")
+    failed = [k for k, c in reported.items() if c.get("passed") is not True]
     wrong = [k for k, c in reported.items()
-             if c["passed"] and not _within(c["value"], c["tolerance"])]
+             if c.get("passed") is True and not _within(c.get("value"), c.get("tolerance"))]
+    flag = ctx.report.get("all_checks_passed")
+    flag_wrong = flag is not (not failed)
     again = sum(k in recomputed for k in reported)
     detail = (f"{len(reported)} checks reported, {again} of them recomputed here under the "
               "same name")
@@ -935,4 +964,360 @@ def _check_reported(ctx: _Context, recomputed: set[str]) -> VerifyCheck:
         detail += "; failed: " + ", ".join(failed)
     if wrong:
         detail += "; marked passed but value > tolerance: " + ", ".join(wrong)
-    return _check("reported-checks-passed", len(failed) + len(wrong), 0, detail)
+    if flag_wrong:
+        detail += (f"; all_checks_passed is {flag!r} but {len(failed)} of the "
+                   f"{len(reported)} checks failed")
+    return _check("reported-checks-passed", len(failed) + len(wrong) + int(flag_wrong), 0,
+                  detail)
+
+
+# ------------------------------------------------------------------------- bookkeeping
+#
+# The run's own summary numbers: checked against their definitions in the writer
+# (report/_document.py, report/_markdown.py, mechanism.py), recomputed here with
+# this module's own code from the numbers the other checks have already verified.
+
+#: keys of report.json ``files`` every run has
+REQUIRED_FILES = ("spec", "inputs_sha256", "allocation", "report")
+#: relative tolerance of numbers recomputed by the same formula (rounding only)
+FORMULA_RTOL = 1e-9
+
+
+def _inside(directory: Path, rel) -> Path | None:
+    """``directory / rel`` for a relative path that stays inside ``directory``, else None."""
+    if not isinstance(rel, str) or not rel:
+        return None
+    path = Path(rel)
+    if path.is_absolute() or ".." in path.parts:
+        return None
+    return directory / path
+
+
+def listed_files(report: dict) -> list:
+    """Every path that report.json ``files`` names (inputs by the keys of their digests)."""
+    out = []
+    for value in (report.get("files") or {}).values():
+        if isinstance(value, dict):
+            out += list(value)
+        elif isinstance(value, list):
+            out += value
+        else:
+            out.append(value)
+    return out
+
+
+def _check_files_present(ctx: _Context) -> VerifyCheck:
+    files = ctx.report.get("files") or {}
+    absent = [f"files.{k} not listed" for k in REQUIRED_FILES if not files.get(k)]
+    d = ctx.run.directory
+    missing = [str(rel) for rel in listed_files(ctx.report)
+               if (path := _inside(d, rel)) is None or not path.is_file()]
+    problems = absent + missing
+    detail = f"every one of the {len(listed_files(ctx.report))} files report.json lists is there"
+    if problems:
+        detail += "; missing: " + ", ".join(problems[:5])
+        detail += f" and {len(problems) - 5} more" if len(problems) > 5 else ""
+    return _check("files-present", len(problems), 0, detail)
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def _check_input_digests(ctx: _Context) -> VerifyCheck:
+    files = ctx.report.get("files") or {}
+    digests = files.get("inputs_sha256")
+    if not isinstance(digests, dict) or files.get("spec") not in digests:
+        return VerifyCheck("inputs-sha256", False, math.inf, 0.0,
+                           "report.json gives no SHA-256 of the spec copy (files.inputs_sha256)")
+    bad = []
+    for rel, want in digests.items():
+        path = _inside(ctx.run.directory, rel)
+        if path is None or not rel.startswith("inputs/") or not path.is_file():
+            bad.append(f"{rel} (missing)")
+        elif _sha256(path) != str(want).lower():
+            bad.append(f"{rel} (digest differs)")
+    detail = (f"SHA-256 of the {len(digests)} copied input file(s) under inputs/ recomputed "
+              "and compared with files.inputs_sha256")
+    return _check("inputs-sha256", len(bad), 0,
+                  detail + ("; " + ", ".join(bad) if bad else ""))
+
+
+def _check_gain(ctx: _Context) -> VerifyCheck:
+    """``gain_from_pooling = payoff - U_i(X_i)`` (the writer's definition)."""
+    gain = ctx.run.agent_values("gain_from_pooling")
+    payoff = ctx.run.agent_values("payoff")
+    d = float(np.max(np.abs(gain - (payoff - ctx.U_X))))
+    return _check("gain-from-pooling", d, ctx.tol,
+                  "gain_from_pooling_i = payoff_i - U_i(X_i), with U_i(X_i) recomputed from "
+                  "the spec copy's utilities")
+
+
+def _plain(obj):
+    """A description as JSON reads it back: lists for sequences and arrays, plain numbers,
+    ``None`` for a non-finite float (report.json is strict JSON)."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, np.ndarray)):
+        return [_plain(v) for v in (obj.tolist() if isinstance(obj, np.ndarray) else obj)]
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(float(obj)) else None
+    if isinstance(obj, (bytes, bytearray)):
+        return bytes(obj).hex()
+    if obj is None or isinstance(obj, str):
+        return obj
+    return str(obj)
+
+
+def _check_descriptions(ctx: _Context) -> VerifyCheck:
+    wrong = []
+    for a, u in zip(ctx.report["agents"], ctx.utilities, strict=True):
+        own = _plain(u.bind(ctx.P).describe())
+        if own != a.get("utility"):
+            wrong.append(a["name"])
+    detail = "agents[].utility equals describe() of the utility rebuilt from inputs/"
+    return _check("utility-descriptions", len(wrong), 0,
+                  detail + ("; differs for " + ", ".join(wrong) if wrong else ""))
+
+
+def _check_efficient_summary(ctx: _Context) -> list[VerifyCheck]:
+    eff = ctx.report["efficient"]
+    return [_efficient_gap(ctx, eff), _efficient_relative_gap(ctx, eff),
+            _efficient_certified(eff), _efficient_uniqueness(ctx, eff)]
+
+
+def _efficient_gap(ctx: _Context, eff: dict) -> VerifyCheck:
+    numbers = [eff.get(k) for k in ("gap", "upper_bound", "welfare")]
+    if any(not isinstance(x, (int, float)) for x in numbers):
+        return VerifyCheck("efficient-gap", False, math.inf, 0.0,
+                           "efficient.gap, upper_bound or welfare is missing")
+    gap, upper, welfare = (float(x) for x in numbers)
+    allowed = 1e-12 * max(1.0, abs(upper), abs(welfare))
+    return _check("efficient-gap", abs(gap - (upper - welfare)), allowed,
+                  "efficient.gap = upper_bound - welfare (rounding only)")
+
+
+def _welfare_scale(ctx: _Context) -> float:
+    """``max_i w_i E_Pbar|X|`` with unit weights; finite menus ``max_k Σ_i E_{P_i}|Z_i|``
+    (docs/efficiency.md, "Relative gap and scale")."""
+    priors = np.array([np.asarray(u.prior_vector(), dtype=float) for u in ctx.utilities])
+    if ctx.spec.menu.kind == "finite":
+        items = np.abs(np.asarray(ctx.spec.menu.items, dtype=float))
+        return float(np.max((items * priors[None]).sum(axis=(1, 2)), initial=0.0))
+    return float(priors.mean(axis=0) @ np.abs(ctx.aggregate))
+
+
+def _efficient_relative_gap(ctx: _Context, eff: dict) -> VerifyCheck:
+    rel, gap, welfare = eff.get("relative_gap"), eff.get("gap"), eff.get("welfare")
+    name = "efficient-relative-gap"
+    if rel is None:
+        return VerifyCheck(name, True, 0.0, FORMULA_RTOL, "no relative gap reported")
+    if not isinstance(gap, (int, float)) or not isinstance(welfare, (int, float)):
+        return VerifyCheck(name, False, math.inf, FORMULA_RTOL, "efficient.gap or welfare missing")
+    scale = _welfare_scale(ctx)
+    denominator = max(abs(float(welfare)), scale)
+    if denominator > 0:
+        own = float(gap) / denominator
+    else:
+        own = 0.0 if gap <= 0 else math.inf
+    rel = float(rel)
+    value = 0.0 if rel == own else abs(rel - own) / max(abs(own), 1e-300)
+    return _check(name, value, FORMULA_RTOL,
+                  f"relative_gap = gap / max(|welfare|, scale), scale = {scale:.6g} recomputed "
+                  f"(unit welfare weights): {own:.6g} against {rel:.6g} reported")
+
+
+def _efficient_certified(eff: dict) -> VerifyCheck:
+    certified, rel, tol = eff.get("certified"), eff.get("relative_gap"), eff.get("tolerance")
+    if not isinstance(certified, bool) or not isinstance(tol, (int, float)):
+        return VerifyCheck("efficient-certified", False, math.inf, 0.0,
+                           "efficient.certified (true/false) or efficient.tolerance missing")
+    expect = rel is not None and float(rel) <= float(tol)
+    return _check("efficient-certified", 0.0 if certified == expect else math.inf, 0.0,
+                  f"certified = (relative_gap <= tolerance {float(tol):g}): {certified} "
+                  f"reported, {expect} expected")
+
+
+def _efficient_uniqueness(ctx: _Context, eff: dict) -> VerifyCheck:
+    kind, ties = eff.get("uniqueness"), eff.get("ties")
+    ties = [] if ties is None else ties
+    problems = []
+    if kind not in ("point", "up to cash", "face"):
+        problems.append(f"uniqueness {kind!r} is not point, up to cash or face")
+    if not isinstance(ties, list):
+        problems.append("ties is not a list")
+        ties = []
+    finite = ctx.spec.menu.kind == "finite"
+    if kind == "point" and ties:
+        problems.append("'point' with ties listed")
+    if kind == "face" and not ties:
+        problems.append("'face' without the ties that make it one")
+    if kind == "up to cash" and ties and not finite:
+        problems.append("'up to cash' on a block menu lists ties")
+    for tie in ties:
+        problems += (_finite_tie(ctx, eff, tie, kind) if finite else _block_tie(ctx, tie))
+    detail = ("uniqueness is point, up to cash or face, consistent with efficient.ties "
+              "(members of the pool; on a finite menu, tied items as good as Y*)")
+    return _check("efficient-uniqueness", len(problems), 0,
+                  detail + ("; " + "; ".join(problems[:3]) if problems else ""))
+
+
+def _block_tie(ctx: _Context, tie) -> list[str]:
+    if not isinstance(tie, dict) or not isinstance(tie.get("block"), str):
+        return [f"tie {tie!r} has no block label"]
+    agents = tie.get("agents")
+    if not isinstance(agents, list) or len(set(map(str, agents))) < 2 \
+            or any(a not in ctx.run.names for a in agents):
+        return [f"tie on {tie['block']} does not name two or more members of the pool"]
+    return []
+
+
+def _finite_tie(ctx: _Context, eff: dict, tie, kind) -> list[str]:
+    items = np.asarray(ctx.spec.menu.items, dtype=float)
+    tie = tie if isinstance(tie, dict) else {}
+    listed = tie.get("items")
+    if tie.get("block") != "items" or not isinstance(listed, list) or len(set(listed)) < 2 \
+            or any(not isinstance(k, int) or not 0 <= k < items.shape[0] for k in listed):
+        return [f"tie {tie!r} does not list two or more items of the menu"]
+    W = np.array([sum(float(u.value(items[k, i])) for i, u in enumerate(ctx.utilities))
+                  for k in listed])
+    out = []
+    if np.max(np.abs(W - ctx.W)) > _gap_tolerance(eff, ctx):
+        out.append("a tied item's welfare differs from W")
+    if kind == "up to cash":
+        diffs = items[listed] - ctx.Y[None]
+        spread = float(np.max(diffs.max(axis=2) - diffs.min(axis=2)))
+        if spread > 1e-9 * max(1.0, float(np.max(np.abs(items)))):
+            out.append("'up to cash' but tied items differ by more than a constant per member")
+    return out
+
+
+def _relative_miss(reported: np.ndarray, own: np.ndarray) -> float:
+    """Largest ``|reported - own| / own`` (0 where both are 0; inf for NaN or negative)."""
+    if not np.all(np.isfinite(reported)) or np.any(reported < 0):
+        return math.inf
+    diff = np.abs(reported - own)
+    rel = np.where(diff == 0, 0.0, diff / np.maximum(np.abs(own), 1e-300))
+    return float(np.max(rel, initial=0.0))
+
+
+def _check_surplus_stderr(ctx: _Context) -> VerifyCheck:
+    """``se(S) = sqrt(Σ_i se_i²)``: S = W - Σ_i ∫U_i dμ with W certified (no error) and
+    the members' integrals estimated independently (measures.combine)."""
+    reported = ctx.report["surplus"].get("stderr")
+    reported = np.array([np.nan if reported is None else float(reported)])
+    own = np.array([math.sqrt(float(np.sum(ctx.I_se ** 2)))])
+    return _check("surplus-stderr", _relative_miss(reported, own), FORMULA_RTOL,
+                  f"surplus.stderr = sqrt(Σ_i se(∫U_i dμ)²) = {own[0]:.6g} recomputed from "
+                  "the members' standard errors; finite and >= 0")
+
+
+def _check_payoff_stderr(ctx: _Context) -> VerifyCheck:
+    """Standard errors of the payoffs from those of the ∫U_i dμ.
+
+    Auction: ``payoff_i = (1 - 1/n) ∫U_i dμ - Σ_{j≠i} ∫U_j dμ / n + W/n``, so
+    ``se_i² (1 - 1/n)² + Σ_{j≠i} se_j² / n²`` exactly. Fixed order: a later
+    player's ``se_i``; the first mover's ``sqrt(Σ_{k>=2} se_k²)``; with ε > 0 the
+    first mover's and the chooser's also carry the error of ``ε ∫d(·,Y*)dμ``, which
+    report.json does not give, so for those two only the lower bound is checked.
+    """
+    reported = ctx.run.agent_values("payoff_stderr")
+    se, n = ctx.I_se, ctx.n
+    if ctx.report.get("auction"):
+        own = np.sqrt((1 - 1 / n) ** 2 * se ** 2 + (np.sum(se ** 2) - se ** 2) / n ** 2)
+        return _check("payoff-stderr", _relative_miss(reported, own), FORMULA_RTOL,
+                      "payoff_stderr_i = sqrt((1-1/n)² se_i² + Σ_{j≠i} se_j²/n²), se the "
+                      "standard errors of the ∫U_j dμ; finite and >= 0")
+    order = [ctx.run.names.index(s) for s in ctx.report["order"]]
+    own = se.copy()
+    own[order[0]] = math.sqrt(float(np.sum(se[order[1:]] ** 2)))
+    eps = float(ctx.report["settings"].get("epsilon", 0.0))
+    bounded = [order[0], order[-1]] if eps else []
+    exact = [i for i in range(n) if i not in bounded]
+    value = _relative_miss(reported[exact], own[exact])
+    if bounded:
+        short = own[bounded] - reported[bounded]
+        below = float(np.max(short / np.maximum(own[bounded], 1e-300), initial=0.0))
+        value = max(value, below if np.all(np.isfinite(reported[bounded])) else math.inf)
+    return _check("payoff-stderr", value, FORMULA_RTOL,
+                  "fixed order: se of a later player's ∫U dμ; first mover sqrt(Σ_{k>=2} se_k²)"
+                  + ("; with ε > 0 the first mover's and the chooser's at least that (their "
+                     "ε-term's error is not in report.json)" if bounded else "")
+                  + "; finite and >= 0")
+
+
+# ------------------------------------------------------------------------- report.md
+
+#: first cells of the header of report.md's members' table
+MD_TABLE_HEAD = "| member | expected own loss |"
+
+
+def _money_text(x: float, digits: int) -> str:
+    """An amount as report.md prints it: thousands separators, ``digits`` decimals,
+    no minus sign on a zero, ``n/a`` for a missing number."""
+    if x is None or not math.isfinite(float(x)):
+        return "n/a"
+    text = f"{float(x):,.{digits}f}"
+    if text.startswith("-") and float(text.replace(",", "")) == 0:
+        text = text[1:]
+    return text
+
+
+def _expected_md_rows(ctx: _Context) -> list[str]:
+    """The rows of the members' table (and its total) from report.json's numbers."""
+    digits = 0 if float(np.max(np.abs(ctx.X), initial=0.0)) >= 1000 else 2
+    own_loss = [float(ctx.P @ x) for x in ctx.X]
+
+    def m(x):
+        return _money_text(x, digits)
+
+    rows = []
+    for i, a in enumerate(ctx.report["agents"]):
+        cells = [-own_loss[i], a.get("standalone"), a.get("payoff"),
+                 a.get("gain_from_pooling"), a.get("cash"), a.get("collateral")]
+        rows.append(f"| {a['name']} | " + " | ".join(m(x) for x in cells) + " |")
+    cash = sum(float(a["cash"]) if a.get("cash") is not None else math.nan
+               for a in ctx.report["agents"])
+    coll = sum(float(a["collateral"]) if a.get("collateral") is not None else math.nan
+               for a in ctx.report["agents"])
+    rows.append(f"| **total** | | | | | {m(cash)} | {m(coll)} |")
+    return rows
+
+
+def _md_rows(text: str) -> list[str] | None:
+    lines = text.splitlines()
+    start = next((k for k, line in enumerate(lines) if line.startswith(MD_TABLE_HEAD)), None)
+    if start is None:
+        return None
+    rows = []
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        rows.append(line)
+    return rows
+
+
+def _check_report_md(ctx: _Context) -> VerifyCheck:
+    name = "report-md-matches"
+    path = _inside(ctx.run.directory, (ctx.report.get("files") or {}).get("report"))
+    if path is None or not path.is_file():
+        return VerifyCheck(name, False, math.inf, 0.0, "report.md is missing")
+    found = _md_rows(path.read_text(encoding="utf-8"))
+    if found is None:
+        return VerifyCheck(name, False, math.inf, 0.0, "report.md has no members' table")
+    expected = _expected_md_rows(ctx)
+    wrong = [(e, f) for e, f in zip(expected, found, strict=False) if e != f]
+    missing = abs(len(expected) - len(found))
+    detail = (f"the {ctx.n} members' rows and the total of report.md's table (names, expected "
+              "loss, stand-alone, after pooling, gain, cash, collateral) equal report.json's "
+              "numbers formatted as the writer does")
+    if wrong:
+        detail += f"; expected {wrong[0][0]!r}, found {wrong[0][1]!r}"
+    if missing:
+        detail += f"; {len(found)} rows instead of {len(expected)}"
+    return _check(name, len(wrong) + missing, 0, detail)

@@ -334,6 +334,10 @@ def _solve_part(part: _Part, target: float, deadline: float | None):
         outside = solved and bool(np.any((k < klo) | (k > khi)))
         if outside:
             klo, khi = np.minimum(klo, k), np.maximum(khi, k)
+        elif solved:
+            # every state's best vertex is in its range: the restricted LP is the whole
+            # LP at these duals and what is left of the gap is the LP's own tolerance
+            break
         else:
             # no usable duals (every state fixed, or a fixed split over the budgets):
             # give every state more room; nothing left to give ends the rounds

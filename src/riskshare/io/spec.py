@@ -27,11 +27,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .._errors import SpecError, TooFewAgentsError
+from .._errors import LipschitzCapError, SpecError, TooFewAgentsError
 from .._validate import probability_vector
 from ..mechanism import MechanismSettings
 from ..menus import FiniteMenu, Menu, make_menu
 from ..pool import Pool
+from ..schedules import CAP_SLACK, cap_requirement
 from ..utilities import MonetaryUtility
 from ..utilities._factory import utility_from_spec
 from . import hazard as hz
@@ -217,6 +218,7 @@ def parse_spec(doc: dict, base_dir: Path, path: Path | None = None) -> RunSpec:
     utilities = tuple(_utility(a, k, pool) for k, a in enumerate(agents))
     menu = _menu(get_table(doc, "menu", "", {}), pool)
     settings = _settings(mechanism, get_table(doc, "mu", "", {}), names, menu)
+    _check_cap(settings, utilities, pool, menu)
     simplex = _simplex_agents(get_table(doc, "report", "", {}), names)
     return RunSpec(pool, utilities, menu, settings, path, doc, tuple(dict(a) for a in agents),
                    states.notes, simplex, states.data)
@@ -523,6 +525,33 @@ def _cap(mechanism: dict):
         return "auto"
     return get_number(mechanism, "lipschitz_cap", "mechanism", lo=0, lo_open=True,
                       fix="give a number > 0 or \"auto\"")
+
+
+def _check_cap(settings: MechanismSettings, utilities, pool: Pool, menu: Menu) -> None:
+    """A numeric cap that no order of moves can use fails here, naming
+    ``mechanism.lipschitz_cap`` (the game would refuse it later, naming only the
+    setting). Under an auction the order is not known yet; the order that needs the
+    lowest cap is the one whose first mover has the largest Lipschitz constant."""
+    cap = settings.lipschitz_cap
+    if isinstance(cap, str) or isinstance(menu, FiniteMenu):
+        return
+    P, metric = pool.probabilities, settings.metric
+    if settings.order == "auction":
+        L = [float(u.lipschitz(metric, P)) for u in utilities]
+        first = int(np.argmax(L))
+        order = (first, *(i for i in range(pool.n) if i != first))
+        whose = " whichever member wins the auction"
+    else:
+        order = tuple(pool.index(s) for s in settings.order)
+        whose = ""
+    need, required = cap_requirement(utilities, order, metric, P, settings.epsilon)
+    if float(cap) < required:
+        raise LipschitzCapError(
+            "mechanism.lipschitz_cap", float(cap),
+            f"the equalising schedules need at least {required:.6g}{whose} (Lipschitz "
+            f"constant {need:.6g} of the continuation welfare for the '{metric}' metric, "
+            f"plus {CAP_SLACK:.0%} slack and epsilon = {float(settings.epsilon):g})",
+            f"raise lipschitz_cap to {required:.6g} or more, or write lipschitz_cap = \"auto\"")
 
 
 def _order(mechanism: dict, names: list[str]):

@@ -289,11 +289,11 @@ class _BoxSet(CredalSet):
 
     def _check_not_empty(self, lo_field: str, hi_field: str) -> None:
         if self._lo.sum() > 1 + SUM_TOL:
-            raise CredalSetError(lo_field, f"sum {self._lo.sum()!r}",
+            raise CredalSetError(lo_field, f"sum {float(self._lo.sum())!r}",
                                  "the lower bounds must sum to at most 1 (else the set is empty)",
                                  "lower some lower bounds")
         if self._hi.sum() < 1 - SUM_TOL:
-            raise CredalSetError(hi_field, f"sum {self._hi.sum()!r}",
+            raise CredalSetError(hi_field, f"sum {float(self._hi.sum())!r}",
                                  "the upper bounds must sum to at least 1 (else the set is empty)",
                                  "raise some upper bounds")
 
@@ -325,7 +325,7 @@ class IntervalSet(_BoxSet):
         if np.any(crossed):
             i = int(np.argmax(crossed))
             raise CredalSetError(f"{field}.lower[{i}]", float(lo[i]),
-                                 f"must not exceed upper[{i}] = {hi[i]!r}",
+                                 f"must not exceed upper[{i}] = {float(hi[i])!r}",
                                  "swap the bounds or widen the interval")
         self._lo, self._hi = lo, hi
         self._check_not_empty(f"{field}.lower", f"{field}.upper")
@@ -578,7 +578,7 @@ class IndependentEvents(FinitePriors):
         if np.any(crossed):
             i = int(np.argmax(crossed))
             raise CredalSetError(f"{field}.lower[{i}]", float(self.lower[i]),
-                                 f"must not exceed upper[{i}] = {self.upper[i]!r}",
+                                 f"must not exceed upper[{i}] = {float(self.upper[i])!r}",
                                  "swap the bounds")
         free = int(np.sum(self.lower < self.upper))
         if free > MAX_FREE_EVENTS:
