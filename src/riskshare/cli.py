@@ -101,7 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     ex = sub.add_parser("example", parents=[common], help="run a bundled example",
                         description="Run a small pool whose answer is known in closed form "
                                     "and print both side by side.")
-    ex.add_argument("name", choices=["three-farmers"])
+    ex.add_argument("name", choices=["three-farmers"],
+                    help="which example: three-farmers (three entropic farmers with a "
+                         "common prior; the efficient shares are their risk tolerances "
+                         "over the total)")
     ex.set_defaults(func=_cmd_example)
     return parser
 
