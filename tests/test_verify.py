@@ -366,6 +366,12 @@ def test_verify_accounts_for_the_perturbation(tmp_path):
     doc = json.loads((out / "report.json").read_text())
     first = doc["order"][0]
     shifted = next(a for a in doc["agents"] if a["name"] == first)
+    # the first mover's and the chooser's payoffs carry the error of ε ∫d(·,Y*)dμ too
+    se = np.array([a["mu_integral"]["stderr"] for a in doc["agents"]])
+    n = se.size
+    formula = np.sqrt((1 - 1 / n) ** 2 * se**2 + (np.sum(se**2) - se**2) / n**2)
+    i = [a["name"] for a in doc["agents"]].index(first)
+    assert shifted["payoff_stderr"] > formula[i] * (1 + 1e-9)
     check = next(c for c in result.checks if c.name == "payoffs-spec9")
     bad = _copy(out, tmp_path)
 

@@ -258,7 +258,7 @@ def run_mechanism(pool: Pool, utilities, menu: Menu,
 
     payoff_se = game["stage_payoff_stderr"]
     if auction is not None:
-        payoff_se = _auction_payoff_stderr(mu)
+        payoff_se = _auction_payoff_stderr(mu, order, game.get("epsilon_stderr", 0.0))
     return MechanismResult(
         pool=pool, utilities=tuple(utilities), menu=menu, settings=settings,
         efficient=efficient, standalone=standalone, at_efficient=at_y, mu_integrals=mu,
@@ -334,7 +334,8 @@ def _play(pool, utilities, menu, measure, order, efficient, mu, settings) -> dic
                      seed=int(settings.seed), probabilities=pool.probabilities,
                      mu_integrals=mu)
     return {"schedules": out.schedules, "cap": out.lipschitz_cap,
-            "stage_payoffs": out.stage_payoffs, "stage_payoff_stderr": out.stage_payoff_stderr}
+            "stage_payoffs": out.stage_payoffs, "stage_payoff_stderr": out.stage_payoff_stderr,
+            "epsilon_stderr": float(out.epsilon_term.stderr)}       # of ε ∫d dμ
 
 
 def _play_finite(pool, utilities, menu: FiniteMenu, measure: FiniteMeasure, order, efficient,
@@ -369,12 +370,17 @@ def _settlement(pool: Pool, Y, cash, settings) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(plan.receipts, dtype=float), np.asarray(plan.collateral, dtype=float)
 
 
-def _auction_payoff_stderr(mu) -> np.ndarray:
+def _auction_payoff_stderr(mu, order, eps_se: float = 0.0) -> np.ndarray:
     """Standard error of ``∫U_i dμ + S/n = (1 − 1/n) ∫U_i dμ − Σ_{j≠i} ∫U_j dμ / n + W*/n``
-    (independent estimates; ``W*`` is certified, not estimated)."""
+    (independent estimates; ``W*`` is certified, not estimated), plus, for the first
+    mover and the chooser, that of the perturbation's ``ε ∫d(·, Y*) dμ`` (``eps_se``)."""
     se = np.array([e.stderr for e in mu])
     n = se.size
-    return np.sqrt((1 - 1 / n) ** 2 * se**2 + (np.sum(se**2) - se**2) / n**2)
+    out = np.sqrt((1 - 1 / n) ** 2 * se**2 + (np.sum(se**2) - se**2) / n**2)
+    if eps_se:
+        for i in {order[0], order[-1]}:
+            out[i] = float(np.hypot(out[i], eps_se))
+    return out
 
 
 def _versions() -> dict:

@@ -1228,16 +1228,25 @@ def _check_payoff_stderr(ctx: _Context) -> VerifyCheck:
     """
     reported = ctx.run.agent_values("payoff_stderr")
     se, n = ctx.I_se, ctx.n
+    order = [ctx.run.names.index(s) for s in ctx.report["order"]]
+    eps = float(ctx.report["settings"].get("epsilon", 0.0))
+    bounded = sorted({order[0], order[-1]}) if eps else []
     if ctx.report.get("auction"):
         own = np.sqrt((1 - 1 / n) ** 2 * se ** 2 + (np.sum(se ** 2) - se ** 2) / n ** 2)
-        return _check("payoff-stderr", _relative_miss(reported, own), FORMULA_RTOL,
+        exact = [i for i in range(n) if i not in bounded]
+        value = _relative_miss(reported[exact], own[exact]) if exact else 0.0
+        if bounded:
+            short = own[bounded] - reported[bounded]
+            below = float(np.max(short / np.maximum(own[bounded], 1e-300), initial=0.0))
+            value = max(value, below if np.all(np.isfinite(reported[bounded])) else math.inf)
+        return _check("payoff-stderr", value, FORMULA_RTOL,
                       "payoff_stderr_i = sqrt((1-1/n)² se_i² + Σ_{j≠i} se_j²/n²), se the "
-                      "standard errors of the ∫U_j dμ; finite and >= 0")
-    order = [ctx.run.names.index(s) for s in ctx.report["order"]]
+                      "standard errors of the ∫U_j dμ"
+                      + ("; with ε > 0 the first mover's and the chooser's at least that "
+                         "(they also carry the error of ε ∫d(·,Y*)dμ)" if bounded else "")
+                      + "; finite and >= 0")
     own = se.copy()
     own[order[0]] = math.sqrt(float(np.sum(se[order[1:]] ** 2)))
-    eps = float(ctx.report["settings"].get("epsilon", 0.0))
-    bounded = [order[0], order[-1]] if eps else []
     exact = [i for i in range(n) if i not in bounded]
     value = _relative_miss(reported[exact], own[exact])
     if bounded:
