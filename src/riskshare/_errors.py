@@ -167,4 +167,4 @@ class RunDirectoryError(RiskshareInputError):
 
 
 class RecordExistsError(RiskshareInputError):
-    rule = "a settlement record is never overwritten"
+    rule = "settlement records are kept"

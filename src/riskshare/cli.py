@@ -285,7 +285,7 @@ class _RunOutput:
             return
         if not self.force:
             raise OutputDirectoryError("--out", str(out), "a directory that does not exist "
-                                       "yet (it is never overwritten)",
+                                       "yet (it is not overwritten without --force)",
                                        "choose another --out, or pass --force to replace "
                                        "an earlier run")
         if not _is_run_directory(out):
