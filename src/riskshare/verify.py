@@ -635,14 +635,17 @@ def _check_schedules(ctx: _Context, draws: int) -> list[VerifyCheck]:
     ]
 
 
-def _joint_sample(ctx: _Context, k: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """Allocations (k, n, m) drawn from μ jointly, or all items with their weights."""
+def _joint_sample(ctx: _Context, k: int,
+                  rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Allocations (k, n, m) drawn from μ jointly (from ``rng``, by default a stream of
+    the run's seed), or all items with their weights."""
     if ctx.spec.menu.kind == "finite":
         items = np.asarray(ctx.spec.menu.items, dtype=float)
         w = ctx.spec.settings.mu_weights
         w = np.full(items.shape[0], 1.0 / items.shape[0]) if w is None else np.asarray(w)
         return items, w / w.sum()
-    rng = np.random.default_rng(int(ctx.spec.settings.seed) + 104729)
+    if rng is None:
+        rng = np.random.default_rng(int(ctx.spec.settings.seed) + 104729)
     conc, blocks = _block_concentration(ctx, ctx.spec.settings)
     G = rng.gamma(conc[None, :, :], size=(k, *conc.shape))
     S = G / np.where(G.sum(axis=1, keepdims=True) > 0, G.sum(axis=1, keepdims=True), 1.0)
@@ -810,15 +813,10 @@ def _mean_distance_to_star(ctx: _Context, draws: int) -> tuple[float, float]:
         return float(weights @ off), 0.0
     metric = str(ctx.report["settings"].get("metric", "sup"))
     rng = np.random.default_rng(int(ctx.spec.settings.seed) + 15485863)
-    conc, blocks = _block_concentration(ctx, ctx.spec.settings)
     total, total_sq, done, want = 0.0, 0.0, 0, max(int(draws), 16384)
     while done < want:
         k = min(_CHUNK, want - done)
-        G = rng.gamma(conc[None, :, :], size=(k, *conc.shape))
-        S = G / np.where(G.sum(axis=1, keepdims=True) > 0, G.sum(axis=1, keepdims=True), 1.0)
-        Y = np.stack([_own_allocation(S[:, i, :], blocks, ctx.aggregate)
-                      for i in range(ctx.n)], axis=1)
-        d = _distance(Y, ctx.Y, metric, ctx.P)
+        d = _distance(_joint_sample(ctx, k, rng)[0], ctx.Y, metric, ctx.P)
         total, total_sq, done = total + float(d.sum()), total_sq + float(d @ d), done + k
     mean = total / done
     var = max(total_sq / done - mean ** 2, 0.0) * done / max(done - 1, 1)

@@ -57,7 +57,7 @@ import time
 import numpy as np
 from scipy import sparse
 
-from ._highs import INF, new_highs
+from ._highs import INF, solve_lp
 from ._separable import SeparableProblem, SeparableSolution
 
 __all__ = ["activeset_applies", "activeset_solve"]
@@ -285,28 +285,25 @@ def _restricted_lp(part: _Part, klo: np.ndarray, khi: np.ndarray):
         shape=(E, T + E))
     A = sparse.vstack([budget, excess]).tocsr()
     upper = np.concatenate([rhs * row_scale, part.ell[ii, tr[tt]] / z[tt]])
-    gain = part.L[tr] * z
-    unit = max(float(gain.max(initial=0.0)), 1e-300)
-    h = new_highs({"primal_feasibility_tolerance": 1e-10,
-                   "dual_feasibility_tolerance": 1e-10})
-    h.addVars(T + E, np.concatenate([s_lo[tr] / z, np.zeros(E)]),
-              np.concatenate([s_hi[tr] / z, np.full(E, INF)]))
-    h.changeColsCost(T + E, np.arange(T + E, dtype=np.int32),
-                     np.concatenate([-gain / unit, np.zeros(E)]))
-    h.addRows(n + E, np.full(n + E, -INF), upper, A.nnz, A.indptr.astype(np.int32),
-              A.indices.astype(np.int32), A.data)
     sigma = s_lo.copy()
     if T + E == 0:
         # every state fixed: feasible when no budget is overdrawn; then c = 0 prices it
         ok = bool(np.all(rhs >= 0.0))
-        return sigma, np.zeros(n), const, "Optimal" if ok else "Infeasible"
-    h.run()
-    status = h.modelStatusToString(h.getModelStatus())
-    sol = h.getSolution()
+        return sigma, np.zeros(n), const, "optimal" if ok else "infeasible"
+    gain = part.L[tr] * z
+    unit = max(float(gain.max(initial=0.0)), 1e-300)
+    result = solve_lp(np.concatenate([-gain / unit, np.zeros(E)]), A,
+                      np.full(n + E, -INF), upper,
+                      np.concatenate([s_lo[tr] / z, np.zeros(E)]),
+                      np.concatenate([s_hi[tr] / z, np.full(E, INF)]),
+                      options={"primal_feasibility_tolerance": 1e-10,
+                               "dual_feasibility_tolerance": 1e-10})
+    if result.x.size != T + E or result.row_dual.size != n + E:
+        return sigma, np.zeros(n), const, result.status
     if T:
-        sigma[tr] = np.clip(np.asarray(sol.col_value)[:T] * z, s_lo[tr], s_hi[tr])
-    c = np.maximum(-np.asarray(sol.row_dual)[:n] * row_scale * unit, 0.0)
-    return sigma, c, const + float(part.L[tr] @ sigma[tr]), status
+        sigma[tr] = np.clip(result.x[:T] * z, s_lo[tr], s_hi[tr])
+    c = np.maximum(-result.row_dual[:n] * row_scale * unit, 0.0)
+    return sigma, c, const + float(part.L[tr] @ sigma[tr]), result.status
 
 
 def _solve_part(part: _Part, target: float, deadline: float | None):
@@ -321,7 +318,7 @@ def _solve_part(part: _Part, target: float, deadline: float | None):
     grow = 1
     for rounds in range(1, MAX_ROUNDS + 1):
         sigma, c_lp, value, status = _restricted_lp(part, klo, khi)
-        solved = status == "Optimal"
+        solved = status == "optimal"
         if solved:
             bound, k = part.dual(c_lp)
             gap = (bound - value) / max(abs(bound), abs(value), 1e-300)

@@ -601,15 +601,7 @@ def _assemble(problem: SeparableProblem, c, tau, theta):
         th, low, high, pinned, _ = _solve_states(prm, args, theta[s:e])
         parts, _ = _holdings(prm, args, th, low, high, pinned)
         pri = _priors_of(prm, parts, c_e, c_b, problem.gamma, tau)
-        for key, idx in (("e", problem.ent), ("b", problem.box), ("l", problem.lin)):
-            if key in parts:
-                Y[idx, s:e] = parts[key][0]
-        if ke:
-            Q[problem.ent, s:e] = pri["e"][0]
-        if c_b.size:
-            Q[problem.box, s:e] = pri["b"][0]
-        if problem.lin.size:
-            Q[problem.lin, s:e] = prm["P"]
+        _store(problem, (Y, Q), s, e, prm, parts, pri)
     Q /= Q.sum(axis=1, keepdims=True)
     return _onto_menu(Y, problem.x), Q
 
